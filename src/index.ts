@@ -1,0 +1,2 @@
+// Public surface of rulebot as a library: filled in by each area's index.
+export * from './shared/errors';
