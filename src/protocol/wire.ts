@@ -14,6 +14,18 @@ export type ClientFrameType = (typeof CLIENT_FRAME_TYPES)[number];
 /** Frame types that change the world: never resent blindly after a timeout or a drop (PROTOCOL.md, gap 6). */
 export const WORLD_CHANGING_FRAME_TYPES: ReadonlySet<ClientFrameType> = new Set(['sendMsg', 'sendFile', 'restartApp', 'restart68']);
 
+/** Frame types that only read: the only ones, besides read ApiNames, a client may resend on its own. */
+export const READ_FRAME_TYPES: ReadonlySet<string> = new Set(['getGroups', 'getApiUrl']);
+
+/**
+ * Whether a frame may change the world (PROTOCOL.md, gap 6). Reads are listed; anything
+ * else, including a frame type or ApiName this table does not know, counts as a write.
+ */
+export function isWorldChanging(type: string, apiName?: string): boolean {
+  if (type === 'request') return apiName === undefined || !isApiName(apiName) || API_TABLE[apiName].writes;
+  return !READ_FRAME_TYPES.has(type);
+}
+
 /** A frame the client sends: `{ id, type, data? }`. */
 export interface ClientFrame {
   id: string;
@@ -108,6 +120,9 @@ export const GROUP_UPDATE_OP = { SHUTUP: 11, NOTICE: 12, CLEAR_NOTICE: 13 } as c
 
 /** UpdateContactsApply op that accepts a friend request (unverified; a configurable default). */
 export const CONTACTS_APPLY_ACCEPT_OP = 8;
+
+/** GroupMemberList page size: the seed asks for 1000 per page. */
+export const GROUP_MEMBER_PAGE_SIZE = 1000;
 
 // === sendMsg / sendFile ===
 
