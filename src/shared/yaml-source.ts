@@ -45,7 +45,9 @@ export interface ParsedSource {
 /** Parses every YAML document of a file. Never throws: syntax errors become problems. */
 export function parseYamlSource(file: string, text: string): ParsedSource {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // logLevel 'error': the yaml library would otherwise print warnings (e.g. about a map used
+  // as a key, which is how YAML reads an unquoted `{{ x }}`) to stderr; callers report them.
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const problems: SourceProblem[] = [];
   const documents: SourceDocument[] = [];
   // An empty stream parses to an EmptyStream object, which holds no document.
