@@ -11,6 +11,21 @@ export { SeenItemStore } from './seen-items';
 export { BroadcastLedger, LEDGER_TRANSITIONS } from './ledger';
 export { AuditDecisionStore } from './audit';
 
+// === Retention ===
+export {
+  pruneRuns,
+  RETENTION_CLASS,
+  PRUNABLE_STATUSES,
+  DEFAULT_KEEP_PER_RULE_AND_STATUS,
+  DEFAULT_PRUNE_BATCH_SIZE,
+  type PruneBatch,
+  type PruneCounts,
+  type PruneOptions,
+  type PrunePolicy,
+  type PruneResult,
+  type RetentionClass,
+} from './prune';
+
 // === Schema ===
 export { MIGRATIONS, SCHEMA_VERSION, migrate, schemaVersion, type Migration, type MigrationResult } from './migrations';
 

@@ -137,9 +137,22 @@ CREATE TABLE run_counts (
 ) WITHOUT ROWID;
 `;
 
+/**
+ * Version 2: an index for retention (`pruneRuns`), which keeps the newest N runs of
+ * each rule and outcome. With it, finding the N-th newest run of one (rule, status) and
+ * the older runs beyond it are each one short range of one index. Neither index of
+ * version 1 serves that: `runs_status_started` walks every rule's runs of the status,
+ * `runs_rule_started` every status of the rule, so a rare outcome of a busy rule cost
+ * a walk of the whole range on every prune.
+ */
+const RETENTION_INDEX_V2 = `
+CREATE INDEX runs_rule_status_started ON runs(rule_id, status, started_at);
+`;
+
 /** Every migration, in order. Append only: a released migration never changes. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'execution log: runs, steps, rule state, seen-sets, broadcast ledger, audit decisions', up: (db) => db.exec(EXECUTION_LOG_V1) },
+  { version: 2, description: 'retention: runs by rule, status and start', up: (db) => db.exec(RETENTION_INDEX_V2) },
 ];
 
 /** The schema version this build reads and writes. */

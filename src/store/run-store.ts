@@ -459,6 +459,14 @@ export class RunStore {
     return rows.map((row) => ({ ruleId: row.rule_id, status: row.status as RunStatus, count: row.count }));
   }
 
+  /**
+   * The open connection, for maintenance that runs its own statements over the whole
+   * log (retention: `pruneRuns`). Everything else goes through the methods above.
+   */
+  get database(): Database {
+    return this.#db;
+  }
+
   /** Whether the store was opened read-only. */
   get readonly(): boolean {
     return this.#db.readonly;
