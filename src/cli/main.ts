@@ -13,6 +13,7 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { isRulebotError } from '../shared/errors';
 import * as call from './commands/call';
+import * as next from './commands/next';
 import * as prune from './commands/prune';
 import * as runOnce from './commands/run';
 import * as runs from './commands/runs';
@@ -29,7 +30,7 @@ export interface CommandModule {
 }
 
 /** Every command, in the order `rulebot --help` lists them. Adding a command: import it, list it here. */
-const COMMANDS: readonly CommandModule[] = [start, validate, runOnce, runs, show, prune, call, sim];
+const COMMANDS: readonly CommandModule[] = [start, validate, runOnce, runs, show, next, prune, call, sim];
 
 /** Builds the program with every registered command. */
 export function buildProgram(): Command {
