@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { isRulebotError } from '../shared/errors';
+import * as audit from './commands/audit';
 import * as call from './commands/call';
 import * as next from './commands/next';
 import * as prune from './commands/prune';
@@ -30,7 +31,7 @@ export interface CommandModule {
 }
 
 /** Every command, in the order `rulebot --help` lists them. Adding a command: import it, list it here. */
-const COMMANDS: readonly CommandModule[] = [start, validate, runOnce, runs, show, next, prune, call, sim];
+const COMMANDS: readonly CommandModule[] = [start, validate, runOnce, runs, show, next, audit, prune, call, sim];
 
 /** Builds the program with every registered command. */
 export function buildProgram(): Command {

@@ -25,6 +25,10 @@ export {
 } from './conditions';
 export { compiledRuleOf, type CompiledRule } from './compile';
 
+// === Friend-request audits outside runs ===
+export { HoldResolver, type HoldResolverDeps, type HoldResolverOptions, type HoldResolverLogger, type HoldCheckOutcome } from './audit-holds';
+export { auditRecordOf, type AuditRecord, type AnswerRecord, type AnswerState, type HoldRecord } from './audit-record';
+
 // === Targets ===
 export { resolveSendTargets, resolveGroupTargets, targetKey, type ResolvedTarget, type TargetResolution, type UnknownTarget } from './targets';
 

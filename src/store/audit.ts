@@ -50,6 +50,7 @@ export class AuditDecisionStore {
   readonly #getById: Statement<[id: number], AuditRow>;
   readonly #resolve: Statement<[verdict: AuditVerdict, decidedBy: string, now: number, actions: string | null, id: number]>;
   readonly #setActions: Statement<[actions: string | null, id: number]>;
+  readonly #postpone: Statement<[until: number, id: number]>;
   readonly #dueHolds: Statement<[now: number], AuditRow>;
   readonly #countVerdict: Statement<[verdict: AuditVerdict, since: number], { count: number }>;
   // One statement per combination of filters, prepared on first use: each uses the index.
@@ -70,6 +71,7 @@ export class AuditDecisionStore {
         WHERE id = ? AND state = 'held'`,
     );
     this.#setActions = db.prepare('UPDATE audit_decisions SET actions = ? WHERE id = ?');
+    this.#postpone = db.prepare("UPDATE audit_decisions SET hold_until = ? WHERE id = ? AND state = 'held'");
     this.#dueHolds = db.prepare("SELECT * FROM audit_decisions WHERE state = 'held' AND hold_until <= ? ORDER BY hold_until, id");
     this.#countVerdict = db.prepare('SELECT COUNT(*) AS count FROM audit_decisions WHERE verdict = ? AND decided_at >= ?');
   }
@@ -148,6 +150,14 @@ export class AuditDecisionStore {
    */
   resolve(id: number, resolution: AuditResolution): boolean {
     return this.#resolve.run(resolution.verdict, resolution.decidedBy, this.#clock.now(), toJson(resolution.actions), id).changes > 0;
+  }
+
+  /**
+   * Moves a hold's deadline (a fallback that cannot decide yet, such as an accept over
+   * today's cap). Returns false, changing nothing, when the decision is not held.
+   */
+  postponeHold(id: number, until: number): boolean {
+    return this.#postpone.run(until, id).changes > 0;
   }
 
   /** Records what was carried out for a decision; returns whether it exists. */
