@@ -1,6 +1,7 @@
 /**
  * Requests to stop: SIGINT, SIGTERM, or pm2's `shutdown` message (sent instead of a
- * signal where signals do not exist, and with `shutdown_with_message`).
+ * signal where signals do not exist, and with `shutdown_with_message`); and requests to
+ * reload: SIGHUP.
  */
 
 export type ShutdownReason = 'SIGINT' | 'SIGTERM' | 'shutdown message';
@@ -43,4 +44,16 @@ export function waitForShutdown(): ShutdownWait {
     resolveRequested(reason);
   });
   return { requested, cancel: unsubscribe };
+}
+
+/**
+ * Calls `handler` on every SIGHUP until the returned function is called. While
+ * subscribed, SIGHUP no longer ends the process (its default).
+ */
+export function onReloadRequest(handler: () => void): () => void {
+  const onSighup = (): void => handler();
+  process.on('SIGHUP', onSighup);
+  return () => {
+    process.off('SIGHUP', onSighup);
+  };
 }

@@ -23,6 +23,7 @@ export const CONFIG_DEFAULTS = {
   httpListen: '127.0.0.1:9464',
   retentionOk: '30d',
   retentionFailed: '180d',
+  shutdownTimeout: '10s',
   logLevel: 'info',
   friendRequests: {
     act: false,
@@ -82,6 +83,7 @@ export function resolveConfig(raw: ConfigFile, file: string): Config {
       okMs: parseDuration(raw.retention?.ok ?? CONFIG_DEFAULTS.retentionOk),
       failedMs: parseDuration(raw.retention?.failed ?? CONFIG_DEFAULTS.retentionFailed),
     },
+    shutdownTimeoutMs: parseDuration(raw.shutdownTimeout ?? CONFIG_DEFAULTS.shutdownTimeout),
     log: {
       level: raw.log?.level ?? CONFIG_DEFAULTS.logLevel,
       ...(raw.log?.pretty !== undefined && { pretty: raw.log.pretty }),

@@ -98,6 +98,7 @@ export const ConfigFileSchema = Type.Object(
         strict,
       ),
     ),
+    shutdownTimeout: Type.Optional(Duration('How long runs in flight may take to finish when the daemon stops, before they are interrupted')),
     log: Type.Optional(
       Type.Object(
         {

@@ -67,6 +67,8 @@ export interface Config {
   /** The local health and control endpoint, or false when turned off. */
   http: HttpConfig | false;
   retention: { okMs: number; failedMs: number };
+  /** How long a stopping daemon lets runs in flight finish before it interrupts them. */
+  shutdownTimeoutMs: number;
   log: { level: LogLevel; pretty?: boolean };
   friendRequests: FriendRequestsConfig;
 }

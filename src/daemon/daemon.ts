@@ -1,14 +1,32 @@
 /**
- * The daemon: owns the long-lived parts (the embedded simulator when the config says
- * `sim://`, the bridge client) and starts and stops them in order. The scheduler and
- * the executor plug in here, between the bridge and the shutdown.
+ * The daemon: the composition root of a rulebot process. It starts, in order, the rule
+ * set, the execution log, the bridge (the embedded simulator for `sim://`, and the
+ * client), the engine (scheduler, dispatcher, watcher, all running rules through one
+ * runner; and the friend-request hold resolver), the ops endpoint and the retention timer; it reloads rules on request and
+ * when their files change; and it stops everything in the reverse order, letting runs
+ * in flight finish up to the shutdown deadline.
  */
 import type { Config } from '../config';
-import { BridgeClient, type PushEvent } from '../protocol';
-import { BridgeSimulator } from '../sim';
+import { recordDeliveries } from '../engine/deliveries';
+import { createDaemonMetrics, type DaemonMetrics } from '../ops/daemon-metrics';
+import { startOpsServer, type OpsServer } from '../ops/http-server';
+import { defaultControlTokenFile, ensureControlToken } from '../ops/token';
+import { ChatApi } from '../protocol/api';
+import type { BridgeClient } from '../protocol/client';
+import type { BridgeSimulator } from '../sim';
 import { systemClock, type Clock } from '../shared/clock';
 import { RulebotError } from '../shared/errors';
 import type { Logger } from '../shared/log';
+import { formatProblem } from '../shared/yaml-source';
+import type { RunStore } from '../store/run-store';
+import { createBridgeClient, startBridgeEndpoint } from './bridge';
+import { createControlHandlers } from './control';
+import { collectMetricsFrom, healthReport } from './observability';
+import { RetentionTimer } from './retention';
+import { RuleSource, type RuleSetChanges } from './rules-source';
+import { drainEngine, settlesWithin, FINAL_SETTLE_MS, OPS_CLOSE_TIMEOUT_MS } from './shutdown';
+import { openDaemonStore } from './store';
+import { RuleEngine } from './wiring';
 
 export interface DaemonOptions {
   config: Config;
@@ -16,19 +34,38 @@ export interface DaemonOptions {
   logger: Logger;
   /** @default systemClock */
   clock?: Clock;
+  /** Refuse to start when a rule file has any problem (`rulebot start --strict`). @default false */
+  strict?: boolean;
+  /** Reload the rules when a file in the rules folder changes. @default true */
+  watchRules?: boolean;
 }
 
 export type DaemonState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
+/** Everything a started daemon owns, so `stop()` takes down exactly what started. */
+interface Running {
+  metrics: DaemonMetrics;
+  store?: RunStore;
+  simulator?: BridgeSimulator;
+  client?: BridgeClient;
+  api?: ChatApi;
+  stopDeliveries?: () => void;
+  engine?: RuleEngine;
+  ops?: OpsServer;
+  retention?: RetentionTimer;
+  stopWatchingRules?: () => void;
+}
+
 /**
- * One rulebot process's work. `start()` resolves once everything is up (the bridge may
- * still be connecting: the daemon keeps working, and reconnecting, without it);
- * `stop()` takes everything down in the reverse order.
+ * One rulebot process's work. `start()` resolves once config, rules, store, scheduler
+ * and ops endpoint are up — the bridge may still be connecting: the daemon keeps
+ * working, and reconnecting, without it. `stop()` takes everything down in the reverse
+ * order.
  *
  * @example
  * const daemon = new Daemon({ config: loadConfig(), logger: createLogger() });
  * await daemon.start();
- * // ... until a signal
+ * // ... until a signal; SIGHUP: await daemon.reload()
  * await daemon.stop();
  */
 export class Daemon {
@@ -36,15 +73,21 @@ export class Daemon {
   readonly #rootLog: Logger;
   readonly #log: Logger;
   readonly #clock: Clock;
+  readonly #strict: boolean;
+  readonly #watchRules: boolean;
+  readonly #rules: RuleSource;
   #state: DaemonState = 'idle';
-  #simulator: BridgeSimulator | undefined;
-  #bridge: BridgeClient | undefined;
+  #running: Running | undefined;
+  #stopped: Promise<void> | undefined;
 
   constructor(options: DaemonOptions) {
     this.#config = options.config;
     this.#rootLog = options.logger;
     this.#log = options.logger.child({ component: 'daemon' });
     this.#clock = options.clock ?? systemClock;
+    this.#strict = options.strict ?? false;
+    this.#watchRules = options.watchRules ?? true;
+    this.#rules = new RuleSource({ rulesDir: options.config.rulesDir, logger: options.logger.child({ component: 'rules' }) });
   }
 
   get state(): DaemonState {
@@ -53,20 +96,26 @@ export class Daemon {
 
   /** The bridge client, once started. */
   get bridge(): BridgeClient | undefined {
-    return this.#bridge;
+    return this.#running?.client;
   }
 
   /** The address the daemon connects to: the embedded simulator's once it listens. */
   get bridgeUrl(): string | undefined {
-    return this.#bridge?.url;
+    return this.#running?.client?.url;
+  }
+
+  /** The ops endpoint's address (`http://127.0.0.1:port`), when it is on. */
+  get opsUrl(): string | undefined {
+    return this.#running?.ops?.url;
   }
 
   async start(): Promise<void> {
     if (this.#state !== 'idle') throw new Error(`the daemon cannot start from state ${this.#state}`);
     this.#state = 'starting';
+    const running: Running = { metrics: createDaemonMetrics({ onWarning: (message, details) => this.#log.warn(details, message) }) };
+    this.#running = running;
     try {
-      const url = await this.#startBridgeEndpoint();
-      this.#bridge = this.#startBridgeClient(url);
+      await this.#startParts(running);
     } catch (err) {
       await this.stop();
       throw err;
@@ -75,76 +124,181 @@ export class Daemon {
     this.#log.info(
       {
         config: this.#config.file,
-        bridge: this.#bridge.url,
+        bridge: running.client!.url,
         simulated: this.#config.bridge.simulated,
-        edition: this.#bridge.edition,
+        edition: running.client!.edition,
         timezone: this.#config.timezone,
+        rules: this.#rules.snapshot.rules.length,
+        ...(running.ops && { ops: running.ops.url }),
       },
       'rulebot started',
     );
   }
 
-  /** Stops everything that started; safe to call more than once. */
-  async stop(): Promise<void> {
-    if (this.#state === 'stopped' || this.#state === 'stopping') return;
+  /**
+   * Reads the rule files again and swaps in what changed, rule by rule (SIGHUP and the
+   * folder watch call it). An invalid edit keeps the rule's previous version running.
+   */
+  reload(reason = 'requested'): RuleSetChanges | undefined {
+    const engine = this.#running?.engine;
+    if (this.#state !== 'running' || !engine) return undefined;
+    this.#log.info({ reason }, 'reloading rules');
+    try {
+      const changes = this.#rules.reload();
+      engine.replace(this.#rules.snapshot.rules);
+      return changes;
+    } catch (err) {
+      // Whatever failed, the rules in force keep running.
+      this.#log.error({ err }, 'reloading rules failed; the rules in force keep running');
+      return undefined;
+    }
+  }
+
+  /** Stops everything that started; safe to call more than once (later calls wait for the first). */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  // === Starting ===
+
+  async #startParts(running: Running): Promise<void> {
+    const config = this.#config;
+    const clock = this.#clock;
+
+    this.#rules.load();
+    const { problems } = this.#rules.snapshot;
+    if (this.#strict && problems.length > 0) {
+      throw new RulebotError(
+        'RULES_INVALID',
+        [`${problems.length} problem(s) in the rules in ${this.#rules.dir}; --strict refuses to start:`, ...problems.map((problem) => `  ${formatProblem(problem)}`)].join('\n'),
+        { problems: problems.length },
+      );
+    }
+
+    const { store, interrupted } = openDaemonStore(config.databaseFile, clock, (row) => running.metrics.runs.inc({ rule: row.ruleId, status: row.status }));
+    running.store = store;
+    if (interrupted.runIds.length > 0) {
+      this.#log.warn(
+        { runs: interrupted.runIds, steps: interrupted.stepIds.length, unknownDeliveries: interrupted.unknownDeliveryStepIds.length, unknownTargets: interrupted.unknownTargets.length },
+        'runs a stopped process left running are marked interrupted',
+      );
+    }
+
+    const endpoint = await startBridgeEndpoint(config, this.#rootLog);
+    running.simulator = endpoint.simulator;
+    const client = createBridgeClient(config, endpoint.url, clock, this.#rootLog);
+    running.client = client;
+    const api = new ChatApi(client, { clock });
+    running.api = api;
+    running.stopDeliveries = recordDeliveries(client, store, this.#rootLog.child({ component: 'deliveries' }));
+    client.on('delivery', (event) => {
+      if (event.state === 'failed') running.metrics.deliveryFailures.inc();
+    });
+
+    const engine = new RuleEngine({ config, clock, store, api, metrics: running.metrics, logger: this.#rootLog, rules: () => this.#rules.snapshot.rules });
+    running.engine = engine;
+    this.#followBridge(client, engine);
+    engine.load(this.#rules.snapshot.rules);
+
+    // The endpoint comes up before anything fires: an address in use, or a token file
+    // that is refused, stops the start before a run begins.
+    const sources = { bridge: client, scheduler: engine.scheduler, watcher: engine.watcher, rules: this.#rules, runner: engine.runner };
+    collectMetricsFrom(running.metrics, { ...sources, limiter: engine.limiter });
+    if (config.http !== false) {
+      const token = await ensureControlToken(defaultControlTokenFile(config.databaseFile));
+      running.ops = await startOpsServer({
+        listen: config.http.listen,
+        health: () => healthReport(sources),
+        metrics: running.metrics.registry,
+        control: createControlHandlers({
+          dispatcher: engine.dispatcher,
+          runner: engine.runner,
+          resumer: engine.resumer,
+          rules: () => this.#rules.snapshot.rules,
+          clock,
+          defaultTimezone: config.timezone,
+          stopping: () => this.#state === 'stopping' || this.#state === 'stopped',
+        }),
+        token,
+        logger: this.#rootLog.child({ component: 'ops' }),
+        closeTimeoutMs: OPS_CLOSE_TIMEOUT_MS,
+      });
+    }
+
+    engine.start(client);
+    running.retention = new RetentionTimer({ store, clock, retention: config.retention, logger: this.#rootLog.child({ component: 'retention' }) });
+    running.retention.start();
+    if (this.#watchRules) running.stopWatchingRules = this.#rules.watch(clock, () => this.reload('rule files changed'));
+
+    client.start();
+  }
+
+  /**
+   * Reacts to the bridge's comings and goings: when it is ready again after a drop,
+   * window rules re-apply their state (an edge may have failed while it was away); when
+   * it is first ready, interrupted broadcasts are resumed.
+   */
+  #followBridge(client: BridgeClient, engine: RuleEngine): void {
+    let dropped = false;
+    let resumed = false;
+    client.on('disconnected', () => {
+      dropped = true;
+    });
+    client.on('ready', () => {
+      if (this.#state === 'stopping' || this.#state === 'stopped') return;
+      if (dropped) {
+        dropped = false;
+        engine.scheduler.reconcileWindows();
+      }
+      if (!resumed) {
+        resumed = true;
+        engine.resumer.resumeInterrupted();
+      }
+    });
+  }
+
+  // === Stopping ===
+
+  async #stop(): Promise<void> {
+    const running = this.#running;
     this.#state = 'stopping';
-    await this.#bridge?.stop();
-    await this.#simulator?.stop();
+    if (!running) {
+      this.#state = 'stopped';
+      return;
+    }
+    running.stopWatchingRules?.();
+    const retentionStopped = running.retention?.stop();
+
+    if (running.engine) {
+      const drain = await drainEngine(running.engine, this.#config.shutdownTimeoutMs, this.#clock, this.#log);
+      if (drain.dropped > 0) this.#log.info({ dropped: drain.dropped }, 'queued fires dropped');
+    }
+    await running.ops?.close();
+    running.stopDeliveries?.();
+    running.engine?.limiter.close();
+    running.api?.dispose();
+    // Stopping the client fails what is still waiting on the bridge, so the last aborted runs can end.
+    await running.client?.stop();
+    if (running.engine) {
+      const engine = running.engine;
+      await settlesWithin(Promise.all([engine.runner.whenSettled(), engine.intakeStopped()]), FINAL_SETTLE_MS, this.#clock);
+    }
+    await running.simulator?.stop();
+    await retentionStopped;
+    if (running.store) this.#closeStore(running.store);
     this.#state = 'stopped';
     this.#log.info('rulebot stopped');
   }
 
-  /** `sim://` starts the simulator in this process; any other URL is a bridge already running. */
-  async #startBridgeEndpoint(): Promise<string> {
-    const bridge = this.#config.bridge;
-    if (!bridge.simulated) return bridge.url;
-    const simulator = new BridgeSimulator({
-      edition: bridge.sim.edition,
-      host: '127.0.0.1',
-      port: bridge.sim.port,
-      ...(bridge.sim.seed !== undefined && { seed: bridge.sim.seed }),
-      logger: this.#rootLog.child({ component: 'sim' }),
-    });
+  /** Closes the log; a run that did not even end after its abort is marked interrupted first, never left `running`. */
+  #closeStore(store: RunStore): void {
     try {
-      await simulator.start();
+      const left = store.markInterrupted();
+      if (left.runIds.length > 0) this.#log.warn({ runs: left.runIds }, 'runs that did not end in time are marked interrupted');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-      throw new RulebotError(
-        'SIM_PORT_IN_USE',
-        `bridge.sim.port ${bridge.sim.port} is in use; choose another in ${this.#config.file}, or 0 for a free one`,
-        { port: bridge.sim.port },
-        { cause: err },
-      );
+      this.#log.error({ err }, 'could not mark the last runs interrupted');
     }
-    this.#simulator = simulator;
-    return simulator.url;
+    store.close();
   }
-
-  #startBridgeClient(url: string): BridgeClient {
-    const bridge = this.#config.bridge;
-    const client = new BridgeClient({
-      url,
-      edition: this.#config.bridge.simulated ? bridge.sim.edition : bridge.edition,
-      apiUrl: bridge.apiUrl,
-      requestTimeoutMs: bridge.requestTimeoutMs,
-      newlineEncoding: bridge.newlines,
-      clock: this.#clock,
-      // The client logs its own connects, readiness, losses and reconnects.
-      logger: this.#rootLog.child({ component: 'bridge' }),
-    });
-    const pushLog = this.#rootLog.child({ component: 'push' });
-    client.on('push', (event) => pushLog.info({ push: summarisePush(event) }, 'push received'));
-    client.start();
-    return client;
-  }
-}
-
-/** A push for the log: its own fields without the raw frame, and without message text. */
-function summarisePush(event: PushEvent): Record<string, unknown> {
-  const { raw: _raw, ...fields } = event;
-  if (fields.kind === 'message') {
-    const { content, ...rest } = fields;
-    return { ...rest, contentLength: content.length };
-  }
-  return fields;
 }

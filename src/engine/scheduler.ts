@@ -316,6 +316,33 @@ export class Scheduler {
     this.#log.info({ inFlight: this.#inFlight }, 'scheduler stopped');
   }
 
+  /**
+   * Re-applies the current state of every window rule (edge `reconcile`), as `start()`
+   * does. The daemon calls it when the bridge is ready again after a drop: an edge that
+   * fired while the bridge was away failed, and the chat may have changed meanwhile.
+   * Returns the ids of the rules fired (a rule still running follows its concurrency).
+   */
+  reconcileWindows(): string[] {
+    if (this.#state !== 'running') return [];
+    const now = this.#clock.now();
+    const tick = newTick();
+    const reconciled: string[] = [];
+    for (const armed of this.#armed.values()) {
+      const { spec } = armed;
+      if (spec.kind !== 'window') continue;
+      try {
+        const edge = spec.schedule.previousAtOrBefore(now) ?? now;
+        this.#fire(armed, edge, this.#windowTrigger(armed, edge, now, 'reconcile'), tick);
+        reconciled.push(armed.id);
+      } catch (err) {
+        this.#log.error({ err, rule: armed.id }, 'could not reconcile the window rule');
+      }
+    }
+    this.#commitAndLaunch(tick);
+    if (reconciled.length > 0) this.#log.info({ rules: reconciled.length }, 'window rules reconciled');
+    return reconciled;
+  }
+
   status(): SchedulerStatus {
     return { alive: this.#state === 'running', lastTickAt: this.#lastTickAt, queued: this.#queue.size, inFlight: this.#inFlight, rules: this.#armed.size };
   }
