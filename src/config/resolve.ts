@@ -45,7 +45,7 @@ export function systemTimeZone(): string {
 export function resolveConfig(raw: ConfigFile, file: string): Config {
   const folder = path.dirname(file);
   const bridge = raw.bridge;
-  const edition = bridge.edition ?? CONFIG_DEFAULTS.edition;
+  const edition = editionOf(bridge.edition) ?? CONFIG_DEFAULTS.edition;
   const listen = raw.http === false ? undefined : (raw.http?.listen ?? CONFIG_DEFAULTS.httpListen);
   // Validation has checked `listen`, the time zone and every duration, so none of these throws.
   const http = listen === undefined ? false : { listen, ...parseListen(listen)! };
@@ -63,7 +63,7 @@ export function resolveConfig(raw: ConfigFile, file: string): Config {
       sim: {
         port: bridge.sim?.port ?? CONFIG_DEFAULTS.simPort,
         ...(bridge.sim?.seed !== undefined && { seed: bridge.sim.seed }),
-        edition: bridge.sim?.edition ?? edition,
+        edition: editionOf(bridge.sim?.edition) ?? edition,
       },
     },
     timezone: raw.timezone === undefined ? systemTimeZone() : canonicalTimeZone(raw.timezone)!,
@@ -96,4 +96,9 @@ export function resolveConfig(raw: ConfigFile, file: string): Config {
       ...(friendRequests.rejectOp !== undefined && { rejectOp: friendRequests.rejectOp }),
     },
   };
+}
+
+/** The edition as a string: `68` written unquoted in YAML arrives as a number. */
+function editionOf(value: 'seed' | '68' | 68 | undefined): 'seed' | '68' | undefined {
+  return value === undefined ? undefined : value === 68 ? '68' : value;
 }

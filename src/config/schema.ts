@@ -30,7 +30,14 @@ function OneOf<const T extends readonly string[]>(values: T, description: string
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], description });
 }
 
-const Edition = OneOf(['seed', '68'], 'Bridge edition: seed (restartApp, no greeting, no pushes) or 68 (restart68, greeting, pushes)');
+/**
+ * `edition: 68` unquoted is a YAML number; it means the same as "68", so both are taken
+ * (resolve.ts makes it a string) rather than answering a natural spelling with an error.
+ */
+const Edition = Type.Unsafe<'seed' | '68' | 68>({
+  enum: ['seed', '68', 68],
+  description: 'Bridge edition: seed (restartApp, no greeting, no pushes) or 68 (restart68, greeting, pushes)',
+});
 
 const strict = { additionalProperties: false } as const;
 
