@@ -34,7 +34,7 @@ import {
   VARIABLE_NAME_PATTERN,
 } from './schema';
 import { describeValue, schemaProblems } from './schema-errors';
-import { isTemplateText, parseTemplate, TEMPLATE_ROOTS, TemplateError, templateReferences } from './templates';
+import { isTemplateText, parseTemplate, TEMPLATE_ROOTS, TemplateError, templateReferences, type ParsedTemplate } from './templates';
 import {
   ACTION_KINDS,
   BRIDGE_ACTION_KINDS,
@@ -74,11 +74,13 @@ export interface RuleCheck {
 }
 
 /**
- * Checks one YAML document as a rule. `lines` (the file's text split in lines) lets a
- * mistake inside a block-scalar template be placed on its own line.
+ * Checks one YAML document as a rule. `lines` (the file's text split in lines, or a
+ * function that gives them, called only when a problem needs them) lets a mistake inside
+ * a block-scalar template be placed on its own line.
  */
-export function checkRuleDocument(doc: SourceDocument, lines?: readonly string[]): RuleCheck {
-  // Checked and normalised in a copy: the document keeps what the file says (for its hash).
+export function checkRuleDocument(doc: SourceDocument, lines?: readonly string[] | (() => readonly string[])): RuleCheck {
+  // Checked and normalised in a copy: the document keeps what the file says (for its hash),
+  // and the rule kept owns its strings instead of slices that hold the whole file's text.
   const value = structuredClone(doc.value);
   const ctx = new CheckContext(doc, lines);
   ctx.findUnquotedTemplates();
@@ -114,7 +116,9 @@ interface Scope {
 
 const VARIABLE_NAME = new RegExp(VARIABLE_NAME_PATTERN);
 
-const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, strictTypes: false, strictRequired: false });
+// optimize: false skips ajv's clean-up pass over the generated source: compiling takes a
+// third of the time (it is paid at every start), and the validators check the same.
+const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, strictTypes: false, strictRequired: false, code: { optimize: false } });
 const validators = new Map<string, ValidateFunction>();
 
 function validatorFor(key: string, schema: TSchema): ValidateFunction {
@@ -124,6 +128,23 @@ function validatorFor(key: string, schema: TSchema): ValidateFunction {
     validators.set(key, validate);
   }
   return validate;
+}
+
+/** Most distinct inputs a verdict cache holds before it starts over: bounds a long-lived daemon. */
+const VERDICT_CACHE_SIZE = 20_000;
+
+/**
+ * The verdict on an input that depends on nothing else: a problem's message, or null when
+ * there is none. Rules repeat schedules and patterns, and each check costs a parse (a
+ * cron expression, an RE2 program).
+ */
+function cachedVerdict(cache: Map<string, string | null>, key: string, judge: () => string | null): string | null {
+  const known = cache.get(key);
+  if (known !== undefined) return known;
+  const verdict = judge();
+  if (cache.size >= VERDICT_CACHE_SIZE) cache.clear();
+  cache.set(key, verdict);
+  return verdict;
 }
 
 class CheckContext {
@@ -138,7 +159,7 @@ class CheckContext {
 
   constructor(
     readonly doc: SourceDocument,
-    readonly lines: readonly string[] | undefined,
+    readonly lines: readonly string[] | (() => readonly string[]) | undefined,
   ) {}
 
   report(path: ValuePath, message: string, code: RuleProblemCode = RULE_PROBLEM_CODES.invalid, at = this.doc.positionOf(path)): void {
@@ -171,20 +192,33 @@ class CheckContext {
    * rule file, so each such value is reported once, as the quoting mistake it is.
    */
   findUnquotedTemplates(): void {
-    const walk = (node: Node | null | undefined, path: ValuePath): void => {
+    // Every node of every rule is visited: one path is grown and shrunk in place, and
+    // copied only for the rare value that is reported.
+    const path: Array<string | number> = [];
+    const walk = (node: Node | null | undefined): void => {
       if (isMap(node)) {
         const first = node.items[0];
         if (node.flow && node.items.length === 1 && first && isMap(first.key) && first.key.flow && first.value === null) {
-          this.#unquoted.push(path);
-          this.report(path, 'a value that starts with {{ must be quoted: YAML reads {{ ... }} as a map; put the whole value in quotes', RULE_PROBLEM_CODES.unquotedTemplate);
+          const at = [...path];
+          this.#unquoted.push(at);
+          this.report(at, 'a value that starts with {{ must be quoted: YAML reads {{ ... }} as a map; put the whole value in quotes', RULE_PROBLEM_CODES.unquotedTemplate);
           return;
         }
-        for (const pair of node.items) if (isScalar(pair.key)) walk(pair.value as Node | null, [...path, String(pair.key.value)]);
+        for (const pair of node.items) {
+          if (!isScalar(pair.key)) continue;
+          path.push(String(pair.key.value));
+          walk(pair.value as Node | null);
+          path.pop();
+        }
       } else if (isSeq(node)) {
-        node.items.forEach((item, index) => walk(item as Node, [...path, index]));
+        for (let index = 0; index < node.items.length; index++) {
+          path.push(index);
+          walk(node.items[index] as Node);
+          path.pop();
+        }
       }
     };
-    walk(this.doc.nodeAt([]), []);
+    walk(this.doc.nodeAt([]));
   }
 
   /**
@@ -203,7 +237,7 @@ class CheckContext {
         return line === 1 ? { line: start.line, col: start.col + col } : start;
       case Scalar.BLOCK_LITERAL: {
         const fileLine = start.line + line;
-        const text = this.lines?.[fileLine - 1];
+        const text = (typeof this.lines === 'function' ? this.lines() : this.lines)?.[fileLine - 1];
         if (text === undefined) return start;
         return { line: fileLine, col: text.length - text.trimStart().length + col };
       }
@@ -311,40 +345,59 @@ function checkTrigger(ctx: CheckContext, trigger: unknown): TriggerKind | undefi
   return kind;
 }
 
+const cronVerdicts = new Map<string, string | null>();
+
 function checkCron(ctx: CheckContext, expr: string, path: ValuePath): void {
+  const problem = cachedVerdict(cronVerdicts, expr, () => cronProblem(expr));
+  if (problem !== null) ctx.report(path, problem, RULE_PROBLEM_CODES.cron);
+}
+
+function cronProblem(expr: string): string | null {
   const fields = expr.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) {
-    ctx.report(path, `cron expression "${expr}" has ${fields} field${fields === 1 ? '' : 's'}: use 5 (minute hour day month weekday) or 6 (second first)`, RULE_PROBLEM_CODES.cron);
-    return;
+    return `cron expression "${expr}" has ${fields} field${fields === 1 ? '' : 's'}: use 5 (minute hour day month weekday) or 6 (second first)`;
   }
   try {
     CronExpressionParser.parse(expr, { strict: false });
+    return null;
   } catch (err) {
-    ctx.report(path, `cron expression "${expr}": ${err instanceof Error ? err.message : String(err)}`, RULE_PROBLEM_CODES.cron);
+    return `cron expression "${expr}": ${err instanceof Error ? err.message : String(err)}`;
   }
 }
 
+/** Zone names Intl accepted: building a formatter to ask costs a tenth of a millisecond. */
+const knownTimezones = new Set<string>();
+
 /** Whether Intl knows an IANA time zone name. */
 export function isValidTimezone(name: string): boolean {
+  if (knownTimezones.has(name)) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
   } catch {
     return false;
   }
+  // Only valid names are kept, so the set stays as small as the zone database.
+  knownTimezones.add(name);
+  return true;
 }
 
 function checkTimezone(ctx: CheckContext, name: string, path: ValuePath): void {
   if (!isValidTimezone(name)) ctx.report(path, `unknown time zone "${name}" (use an IANA name such as Asia/Shanghai or UTC)`, RULE_PROBLEM_CODES.timezone);
 }
 
+const regexVerdicts = new Map<string, string | null>();
+
 function checkRegex(ctx: CheckContext, pattern: string, flags: string, path: ValuePath): void {
-  try {
-    compileRegex(pattern, flags);
-  } catch (err) {
-    if (!(err instanceof RegexError)) throw err;
-    ctx.report(path, err.message, RULE_PROBLEM_CODES.regex);
-  }
+  const problem = cachedVerdict(regexVerdicts, `${flags.length}:${flags}/${pattern}`, () => {
+    try {
+      compileRegex(pattern, flags);
+      return null;
+    } catch (err) {
+      if (!(err instanceof RegexError)) throw err;
+      return err.message;
+    }
+  });
+  if (problem !== null) ctx.report(path, problem, RULE_PROBLEM_CODES.regex);
 }
 
 // === Conditions ===
@@ -627,7 +680,23 @@ function checkTemplate(ctx: CheckContext, text: string, path: ValuePath, scope: 
     ctx.report(path, `template: ${err.message}`, RULE_PROBLEM_CODES.template, at);
     return;
   }
-  for (const segments of templateReferences(parsed)) checkTemplateName(ctx, text, segments, path, scope);
+  for (const segments of referencesOf(parsed)) checkTemplateName(ctx, text, segments, path, scope);
+}
+
+/**
+ * The names a parsed template reads, worked out once per parse: liquid's static analysis
+ * costs more than the parse, and rules repeat the same templates. Keyed by the cached
+ * parse, so an entry goes when the parse cache lets go of its template.
+ */
+const templateNames = new WeakMap<ParsedTemplate, ReadonlyArray<ReadonlyArray<string | number>>>();
+
+function referencesOf(parsed: ParsedTemplate): ReadonlyArray<ReadonlyArray<string | number>> {
+  let references = templateNames.get(parsed);
+  if (!references) {
+    references = templateReferences(parsed);
+    templateNames.set(parsed, references);
+  }
+  return references;
 }
 
 /** Names a template may start from, and the trigger each comes with. */
@@ -638,7 +707,7 @@ const TRIGGER_ROOTS: Partial<Record<string, (ctx: CheckContext) => string | unde
   request: (ctx) => (ctx.triggerKind === 'watch' && ctx.watchList === 'friendRequests' ? undefined : 'watch: { list: friendRequests } triggers'),
 };
 
-function checkTemplateName(ctx: CheckContext, text: string, segments: Array<string | number>, path: ValuePath, scope: Scope): void {
+function checkTemplateName(ctx: CheckContext, text: string, segments: ReadonlyArray<string | number>, path: ValuePath, scope: Scope): void {
   const root = String(segments[0]);
   const at = () => locateInTemplate(ctx, text, root === 'steps' ? `steps.${String(segments[1])}` : root, path);
   if (scope.locals.has(root)) return;
@@ -709,6 +778,7 @@ const DIGITS = /^\d+$/;
  * they are read from the YAML source rather than from the rounded number.
  */
 function normaliseIds(ctx: CheckContext, schema: SchemaNode, value: unknown, path: ValuePath): unknown {
+  if (!holdsIds(schema)) return value;
   if (schema.title === CHAT_ID_TITLE && schema.anyOf) {
     if (typeof value === 'number') {
       if (Number.isSafeInteger(value)) return String(value);
@@ -734,6 +804,23 @@ function normaliseIds(ctx: CheckContext, schema: SchemaNode, value: unknown, pat
     });
   }
   return value;
+}
+
+/** Whether ids can occur under a schema node, so that normaliseIds skips the parts with none. */
+const schemaHoldsIds = new WeakMap<SchemaNode, boolean>();
+
+function holdsIds(schema: SchemaNode): boolean {
+  const known = schemaHoldsIds.get(schema);
+  if (known !== undefined) return known;
+  // Provisionally yes: a schema that refers back to itself is walked rather than skipped.
+  schemaHoldsIds.set(schema, true);
+  const holds =
+    (schema.title === CHAT_ID_TITLE && schema.anyOf !== undefined) ||
+    (schema.anyOf?.some(holdsIds) ?? false) ||
+    (schema.type === 'object' && schema.properties !== undefined && Object.values(schema.properties).some(holdsIds)) ||
+    (schema.type === 'array' && schema.items !== undefined && holdsIds(schema.items));
+  schemaHoldsIds.set(schema, holds);
+  return holds;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -6,8 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { parseYamlSource, sortProblems, type SourceDocument, type SourceProblem } from '../shared/yaml-source';
+import { sortProblems, visitYamlSource, type SourceProblem } from '../shared/yaml-source';
 import { checkRuleDocument, RULE_PROBLEM_CODES } from './check';
 import type { Rule } from './types';
 
@@ -16,7 +15,10 @@ export const DEFAULT_RULES_DIR = 'rules';
 
 const RULE_FILE_EXTENSIONS = new Set(['.yaml', '.yml']);
 
-/** A rule that passed every check. */
+/**
+ * A rule that passed every check. It keeps plain values only: the parsed YAML document
+ * (nodes, positions, the file's text) is dropped once the document has been checked.
+ */
 export interface LoadedRule {
   /** Validated and normalised: schema defaults applied, every id a string. */
   rule: Rule;
@@ -27,7 +29,8 @@ export interface LoadedRule {
   line: number;
   /** sha256 of the document's canonical JSON (keys sorted): recorded with each run. */
   hash: string;
-  source: SourceDocument;
+  /** Where the rule's id is written, to name both places of a duplicate id. */
+  idPosition: { line: number; col: number };
 }
 
 /** A document left out, and where. */
@@ -91,22 +94,27 @@ export function loadRuleText(file: string, text: string): Omit<LoadResult, 'file
   const rules: LoadedRule[] = [];
   const problems: SourceProblem[] = [];
   const invalidRules: InvalidRule[] = [];
-  const parsed = parseYamlSource(file, text);
-  const lines = text.split(/\r?\n/);
-  problems.push(...parsed.problems.map((problem) => withQuotingHint(problem, lines)));
-  if (parsed.problems.length > 0) invalidRules.push(...documentsWithSyntaxErrors(file, text));
+  // Split only when a problem needs a line's text: most files have none.
+  let lines: string[] | undefined;
+  const linesOf = (): string[] => (lines ??= text.split(/\r?\n/));
+  const checkProblems: SourceProblem[] = [];
+  const checkInvalid: InvalidRule[] = [];
 
-  for (const doc of parsed.documents) {
-    const check = checkRuleDocument(doc, lines);
+  // Each document is checked as it is read and dropped after: a rule keeps plain values only.
+  const parsed = visitYamlSource(file, text, (doc) => {
+    const check = checkRuleDocument(doc, linesOf);
     const line = doc.positionOf([]).line;
-    problems.push(...check.problems);
+    checkProblems.push(...check.problems);
     if (check.rule) {
-      rules.push({ rule: check.rule, file, index: doc.index, line, hash: ruleHash(doc.value), source: doc });
+      rules.push({ rule: check.rule, file, index: doc.index, line, hash: ruleHash(doc.value), idPosition: doc.positionOf(['id']) });
     } else {
       const id = (doc.value as { id?: unknown } | null)?.id;
-      invalidRules.push({ file, index: doc.index, line, ...(typeof id === 'string' || typeof id === 'number' ? { id: String(id) } : {}) });
+      checkInvalid.push({ file, index: doc.index, line, ...(typeof id === 'string' || typeof id === 'number' ? { id: String(id) } : {}) });
     }
-  }
+  });
+  problems.push(...parsed.problems.map((problem) => withQuotingHint(problem, linesOf())), ...checkProblems);
+  for (const { index, line } of parsed.rejected) invalidRules.push({ file, index, line });
+  invalidRules.push(...checkInvalid);
   const kept = dropDuplicateIds(rules, problems, invalidRules);
   return { rules: kept, problems: sortProblems(problems), invalidRules };
 }
@@ -126,8 +134,8 @@ function dropDuplicateIds(rules: LoadedRule[], problems: SourceProblem[], invali
       kept.push(loaded);
       continue;
     }
-    const here = loaded.source.positionOf(['id']);
-    const there = earlier.source.positionOf(['id']);
+    const here = loaded.idPosition;
+    const there = earlier.idPosition;
     problems.push({
       file: loaded.file,
       ...here,
@@ -191,31 +199,26 @@ function withQuotingHint(problem: SourceProblem, lines: readonly string[]): Sour
   return { ...problem, message: `${problem.message} (a value that starts with {{ must be quoted)` };
 }
 
-/** Documents the YAML parser rejected, to count them among the invalid rules. */
-function documentsWithSyntaxErrors(file: string, text: string): InvalidRule[] {
-  const docs = parseAllDocuments(text, { logLevel: 'error' });
-  if (!Array.isArray(docs)) return [];
-  const invalid: InvalidRule[] = [];
-  docs.forEach((doc, index) => {
-    if (doc.errors.length === 0) return;
-    const offset = doc.range[0];
-    invalid.push({ file, index, line: text.slice(0, offset).split('\n').length });
-  });
-  return invalid;
-}
-
 /** sha256 of a value's canonical JSON: keys sorted at every level. */
 export function ruleHash(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
 
+// Built by concatenation with keys sorted by the default sort (UTF-16 code units, as `<`
+// compares): no per-key entry arrays or comparator calls, the same text as ever.
 function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    return `${out}]`;
   }
-  return JSON.stringify(value) ?? 'null';
+  const record = value as Record<string, unknown>;
+  let out = '{';
+  for (const key of Object.keys(record).sort()) {
+    const child = record[key];
+    if (child === undefined) continue;
+    out += (out.length === 1 ? '' : ',') + JSON.stringify(key) + ':' + canonicalJson(child);
+  }
+  return `${out}}`;
 }

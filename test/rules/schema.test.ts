@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import Ajv from 'ajv';
 import { buildRulesJsonSchema, renderRulesJsonSchema, RULES_SCHEMA_FILE } from '../../src/rules/generate-schema';
 import { loadRules } from '../../src/rules/load';
+import { parseYamlSource } from '../../src/shared/yaml-source';
 import { repoRoot } from './helpers';
 
 describe('schema/rules.schema.json', () => {
@@ -16,10 +17,13 @@ describe('schema/rules.schema.json', () => {
 
   it('accepts every example rule, as an editor checking them would', () => {
     const validate = new Ajv({ allErrors: true, strict: false }).compile(buildRulesJsonSchema());
-    const { rules } = loadRules(['rules'], { cwd: repoRoot });
+    const { rules, files } = loadRules(['rules'], { cwd: repoRoot });
     assert.ok(rules.length > 0);
-    for (const { source, rule } of rules) {
-      assert.ok(validate(source.value), `${rule.id}: ${JSON.stringify(validate.errors)}`);
+    // The documents as written, which is what an editor sees.
+    const documents = files.flatMap((file) => parseYamlSource(file, readFileSync(path.join(repoRoot, file), 'utf8')).documents);
+    assert.equal(documents.length, rules.length);
+    for (const doc of documents) {
+      assert.ok(validate(doc.value), `${doc.file}#${doc.index}: ${JSON.stringify(validate.errors)}`);
     }
   });
 
