@@ -12,12 +12,15 @@
  *   a binary min-heap of buckets (one per due millisecond), the next due time computed
  *   once per distinct schedule per tick.
  * - scheduler: rulebot's Scheduler with a RunStore in `dbDir` and a pino logger to
- *   /dev/null. Its runRule does what the executor does first (startRun, committed) and
- *   finishes the run on the next turn of the event loop.
+ *   /dev/null, as the daemon runs it: the tick's last slots and the `running` rows of all
+ *   its runs are committed in one transaction, then each run is handed to runRule with
+ *   its run id. runRule takes the row over, as the executor does, and finishes it (its
+ *   own commit) on the next turn of the event loop.
  *
  * Lateness is measured with the sub-millisecond wall clock from the due instant to the
  * hand-off (the rule's callback / runRule entered) and, for the scheduler, to the run's
- * row committed.
+ * row committed: the moment the tick's first run is handed over, since the scheduler
+ * hands none over before the tick's transaction has committed.
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -48,6 +51,8 @@ export interface DispatchRunResult {
   handoff: Percentiles;
   /** Due instant to the run's row committed (scheduler only). */
   recorded: Percentiles | null;
+  /** The tick's rows committed to runRule entered: the hand-off loop itself (scheduler only). */
+  afterCommit: Percentiles | null;
   cpuPercent: number;
   eventLoopUtilisation: number;
 }
@@ -59,6 +64,8 @@ const ZONES = ['Asia/Shanghai', 'UTC', 'Europe/Berlin', 'America/New_York'];
 class Recorder {
   readonly handoff: Float64Array;
   readonly recorded: Float64Array;
+  readonly afterCommit: Float64Array;
+  afterCommitCount = 0;
   handoffCount = 0;
   recordedCount = 0;
   readonly #from: number;
@@ -67,6 +74,7 @@ class Recorder {
   constructor(capacity: number, from: number, to: number) {
     this.handoff = new Float64Array(capacity);
     this.recorded = new Float64Array(capacity);
+    this.afterCommit = new Float64Array(capacity);
     this.#from = from;
     this.#to = to;
   }
@@ -80,7 +88,15 @@ class Recorder {
   }
 
   committed(due: number): void {
-    if (this.measured(due) && this.recordedCount < this.recorded.length) this.recorded[this.recordedCount++] = wallNow() - due;
+    this.committedAt(due, wallNow());
+  }
+
+  committedAt(due: number, at: number): void {
+    if (this.measured(due) && this.recordedCount < this.recorded.length) this.recorded[this.recordedCount++] = at - due;
+  }
+
+  handedOffAfter(due: number, committedAt: number): void {
+    if (this.measured(due) && this.afterCommitCount < this.afterCommit.length) this.afterCommit[this.afterCommitCount++] = wallNow() - committedAt;
   }
 }
 
@@ -249,6 +265,11 @@ function schedulerHarness(rules: number, periodSeconds: number, dbDir: string): 
     loaded.push({ ...template, rule: { ...template.rule, id: `rule-${i}` }, hash: template.hash.slice(0, 56) + i.toString(16).padStart(8, '0') });
   }
   let scheduler: Scheduler | undefined;
+  // When the tick being handed over had committed; cleared once its hand-off loop ends.
+  let tickCommittedAt: number | null = null;
+  const endOfHandOff = (): void => {
+    tickCommittedAt = null;
+  };
   return {
     register(recorder) {
       scheduler = new Scheduler({
@@ -256,10 +277,22 @@ function schedulerHarness(rules: number, periodSeconds: number, dbDir: string): 
         store,
         logger,
         defaultTimezone: 'Asia/Shanghai',
-        runRule: (rule: LoadedRule, trigger: ScheduledTrigger) => {
+        runRule: (rule: LoadedRule, trigger: ScheduledTrigger, startedRunId?: number) => {
           recorder.handedOff(trigger.slot);
-          const runId = store.startRun({ ruleId: rule.rule.id, ruleHash: rule.hash, triggerKind: trigger.kind, triggerData: trigger.data, slot: trigger.slot });
-          recorder.committed(trigger.slot);
+          let runId: number;
+          if (startedRunId !== undefined) {
+            if (tickCommittedAt === null) {
+              tickCommittedAt = wallNow();
+              queueMicrotask(endOfHandOff);
+            }
+            recorder.committedAt(trigger.slot, tickCommittedAt);
+            recorder.handedOffAfter(trigger.slot, tickCommittedAt);
+            runId = startedRunId;
+          } else {
+            // A fire that waited its turn has no row yet (none wait here: runs end before the next burst).
+            runId = store.startRun({ ruleId: rule.rule.id, ruleHash: rule.hash, triggerKind: trigger.kind, triggerData: trigger.data, slot: trigger.slot });
+            recorder.committed(trigger.slot);
+          }
           return new Promise<void>((resolve) =>
             setImmediate(() => {
               store.finishRun(runId, { status: 'ok' });
@@ -336,6 +369,7 @@ async function main(args: string[]): Promise<DispatchRunResult> {
     fired: recorder.handoffCount,
     handoff: percentiles(recorder.handoff, recorder.handoffCount),
     recorded: impl === 'scheduler' ? percentiles(recorder.recorded, recorder.recordedCount) : null,
+    afterCommit: impl === 'scheduler' ? percentiles(recorder.afterCommit, recorder.afterCommitCount) : null,
     cpuPercent: (((cpu.user + cpu.system) / 1000) / wallMs) * 100,
     eventLoopUtilisation: elu.utilization,
   };

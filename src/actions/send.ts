@@ -10,20 +10,22 @@
  * A target that fails does not stop the others, except when the bridge itself is gone
  * (not ready, connection lost): then the remaining targets are recorded as not attempted
  * and stay `planned`, for a resume to pick up.
+ *
+ * A resumed run decides each target from the original run's ledger (engine/resume.ts):
+ * it sends only where the message never left (or, when asked, where its delivery is
+ * unknown), and its own ledger plans only those targets, so it shows what this run sent.
  */
 import { BridgeDisconnectedError, BridgeUnavailableError } from '../protocol/errors';
 import type { SendResult, TextSendResult } from '../protocol/api';
 import { parseDuration } from '../shared/duration';
 import { toStoredError } from '../store/json';
-import type { LedgerState, StoredError } from '../store/types';
+import type { StoredError } from '../store/types';
 import type { CallResult } from '../engine/bridge-call';
+import { sendsNow, type ResumeDecision } from '../engine/resume';
 import type { StepHandle } from '../engine/steps';
 import { resolveSendTargets, type ResolvedTarget } from '../engine/targets';
 import { ActionError, beginStep, foldTargets, isOutcome, pause, recordUnknownTargets, resolveInStep, sourcesOf, targetResult, worldCall, type TargetResult } from './shared';
 import type { ActionCall, ActionHandler } from './types';
-
-/** Ledger states after which a target is not sent again by a resumed run. */
-const ALREADY_SENT: ReadonlySet<LedgerState> = new Set<LedgerState>(['sending', 'accepted', 'delivered', 'unknown']);
 
 export const runSend: ActionHandler<'send'> = async (call) => {
   const { run, options, path } = call;
@@ -34,9 +36,11 @@ export const runSend: ActionHandler<'send'> = async (call) => {
   const targets = resolved.targets;
   const ledger = run.store.ledger;
   const ledgerKey = (target: ResolvedTarget) => ({ runId: run.runId, path, target: target.key });
+  const decisions = new Map(targets.map((target) => [target.key, run.resumeDecision(path, target.key)]));
+  const toSend = targets.filter((target) => sendsNow(decisions.get(target.key) ?? 'send'));
   if (!run.dryRun) {
     // Every target is in the ledger before the first frame goes out; the unknown ones as failed.
-    ledger.plan(run.runId, path, [...targets.map((t) => t.key), ...resolved.unknown.map((u) => u.key)]);
+    ledger.plan(run.runId, path, [...toSend.map((t) => t.key), ...resolved.unknown.map((u) => u.key)]);
     for (const unknown of resolved.unknown) ledger.setState({ runId: run.runId, path, target: unknown.key }, 'failed');
   }
 
@@ -44,20 +48,18 @@ export const runSend: ActionHandler<'send'> = async (call) => {
   let stoppedBy: string | undefined;
   let attempted = false;
   for (const target of targets) {
+    const decision = decisions.get(target.key);
+    if (decision !== undefined && !sendsNow(decision)) {
+      beginStep(call, { target: target.key }, target.key).finish({ status: 'skipped', note: skipNote(decision, run.resumedFrom, run.resumedState(path, target.key)) });
+      results.push({ key: target.key, name: target.name, status: 'skipped' });
+      continue;
+    }
     if (stoppedBy !== undefined) {
       beginStep(call, { target: target.key }, target.key).finish({ status: 'skipped', note: `not attempted: ${stoppedBy}` });
       results.push({ key: target.key, name: target.name, status: 'skipped' });
       continue;
     }
-    const before = run.resumedState(path, target.key);
-    if (before !== undefined && ALREADY_SENT.has(before)) {
-      beginStep(call, { target: target.key }, target.key).finish({
-        status: 'skipped',
-        note: `already ${before === 'sending' || before === 'unknown' ? 'possibly sent' : 'sent'} by run ${run.resumedFrom} (ledger: ${before}); not sent again`,
-      });
-      results.push({ key: target.key, name: target.name, status: 'skipped' });
-      continue;
-    }
+    if (decision === 'resend') run.log.warn({ path, target: target.key, resumedFrom: run.resumedFrom }, 'sending again to a target whose delivery is unknown (resendUnknown)');
     if (attempted) await pause(run, pauseMs);
     attempted = true;
 
@@ -90,6 +92,19 @@ export const runSend: ActionHandler<'send'> = async (call) => {
     },
   };
 };
+
+/** Why a resumed run skips a target the original run reached, for the step's note. */
+function skipNote(decision: ResumeDecision, resumedFrom: number | undefined, before: string | undefined): string {
+  const ledger = `by run ${resumedFrom} (ledger: ${before})`;
+  switch (decision) {
+    case 'unknown':
+      return `already possibly sent ${ledger}; not sent again (its delivery is unknown; a resume with --resend-unknown sends it again)`;
+    case 'failed':
+      return `its frame went out and failed ${ledger}; not sent again by a resume`;
+    default:
+      return `already sent ${ledger}; not sent again`;
+  }
+}
 
 /**
  * Renders the text for one target (with `target` in scope) and sends it. A template that

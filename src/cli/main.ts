@@ -16,6 +16,7 @@ import * as audit from './commands/audit';
 import * as call from './commands/call';
 import * as next from './commands/next';
 import * as prune from './commands/prune';
+import * as resume from './commands/resume';
 import * as runOnce from './commands/run';
 import * as runs from './commands/runs';
 import * as show from './commands/show';
@@ -31,7 +32,7 @@ export interface CommandModule {
 }
 
 /** Every command, in the order `rulebot --help` lists them. Adding a command: import it, list it here. */
-const COMMANDS: readonly CommandModule[] = [start, validate, runOnce, runs, show, next, audit, prune, call, sim];
+const COMMANDS: readonly CommandModule[] = [start, validate, runOnce, resume, runs, show, next, audit, prune, call, sim];
 
 /** Builds the program with every registered command. */
 export function buildProgram(): Command {

@@ -76,15 +76,11 @@ export function createControlHandlers(options: DaemonControlOptions): ControlHan
 
     async resume(request: ResumeRequest): Promise<ControlRunAnswer> {
       refuseWhileStopping();
-      if (request.resendUnknown) {
-        throw new ControlError(
-          501,
-          'RESEND_UNKNOWN_UNSUPPORTED',
-          'resending to targets whose delivery is unknown is not supported: a resumed run skips them, because they may have received the message; resume without resendUnknown',
-          { runId: request.run },
-        );
-      }
-      const { done } = options.resumer.resume(request.run);
+      // resendUnknown is the operator's call: the resumed run logs each target it sends to again.
+      const { done } = options.resumer.resume(request.run, {
+        ...(request.resendUnknown && { resendUnknown: true }),
+        ...(request.dryRun && { dryRun: true }),
+      });
       const run = await done;
       return { runId: run.id, run };
     },

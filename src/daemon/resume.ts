@@ -2,16 +2,17 @@
  * Finishing interrupted broadcasts. A `send` plans every target in the run's ledger
  * before the first frame goes out, so a run that stopped half-way (a crash, a shutdown
  * deadline) says which targets never got the message. Resuming runs the rule again with
- * that ledger: targets already sent to, or possibly sent to, are skipped.
+ * that ledger: targets already sent to, or possibly sent to, are skipped (engine/resume.ts).
  *
  * With `resume: { auto: true }` (the default) the daemon resumes such runs by itself
  * once the bridge is ready after a start, when the run began less than `within` ago;
  * `rulebot resume <run>` asks for one through the control endpoint.
  *
- * Only a run's own ledger is read, so a run that is itself a resume is not resumed again
- * (its ledger leaves the targets it skipped as planned, and they would be sent twice),
- * and neither is a run whose rule has changed since (its action paths may not match).
+ * A run's ledger is read together with those of its earlier resumes, so a run can be
+ * resumed again without sending twice; a run whose rule has changed since is not
+ * resumed (its action paths may not match).
  */
+import { checkResumable, ResumeError, resumeDecision, resumedLedgerOf, type ResumedLedger, type ResumeErrorCode } from '../engine/resume';
 import type { RuleGates } from '../engine/concurrency';
 import { ControlError } from '../ops/errors';
 import type { LoadedRule } from '../rules/load';
@@ -21,11 +22,20 @@ import { parseDuration } from '../shared/duration';
 import { describeError } from '../shared/errors';
 import type { Logger } from '../shared/log';
 import type { RunStore } from '../store/run-store';
-import type { RunDetail, RunStatus } from '../store/types';
+import type { RunDetail } from '../store/types';
 import { fireThroughGate, type RuleRunner } from './runner';
 
-/** Outcomes a resume can finish: the broadcast stopped before every target was tried. */
-const RESUMABLE_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>(['interrupted', 'failed', 'partial']);
+/** The HTTP status `/control/resume` answers each refusal with. */
+const REFUSAL_STATUS: Readonly<Record<ResumeErrorCode, number>> = {
+  RUN_NOT_FOUND: 404,
+  RULE_NOT_FOUND: 404,
+  RUN_STILL_RUNNING: 409,
+  RUN_NOT_RESUMABLE: 409,
+  RUN_IS_A_RESUME: 409,
+  RUN_BEING_RESUMED: 409,
+  RULE_CHANGED: 409,
+  NOTHING_TO_RESUME: 409,
+};
 
 /** Interrupted runs looked at when the daemon starts, newest first. */
 const AUTO_RESUME_SCAN_LIMIT = 100;
@@ -47,6 +57,13 @@ export interface StartedResume {
   done: Promise<RunDetail>;
 }
 
+export interface ResumeOptions {
+  /** Send again to targets whose delivery is unknown (they may get the message twice). @default false */
+  resendUnknown?: boolean;
+  /** Build and record every frame, send none; neither the rule's concurrency nor the rate limit applies. @default false */
+  dryRun?: boolean;
+}
+
 /** Resumes interrupted runs, by hand or automatically at start. */
 export class RunResumer {
   readonly #store: RunStore;
@@ -66,26 +83,29 @@ export class RunResumer {
   }
 
   /**
-   * Starts a resume of run `runId` through its rule's concurrency gate.
-   * @throws ControlError 404 (no such run or rule), 409 (not resumable, or the rule is running)
+   * Starts a resume of run `runId` through its rule's concurrency gate (a dry run goes
+   * straight to the runner: it sends nothing).
+   * @throws ControlError 404 (no such run or rule), 409 (not resumable, nothing to send, or the rule is running)
    */
-  resume(runId: number): StartedResume {
-    const original = this.#store.getRun(runId);
-    if (!original) throw new ControlError(404, 'RUN_NOT_FOUND', `no run ${runId} in the execution log`, { runId });
-    const loaded = this.#resumableRule(original);
+  resume(runId: number, options: ResumeOptions = {}): StartedResume {
+    const { original, loaded } = this.#check(runId, options);
     const trigger = { kind: 'resume' as const, data: original.triggerData ?? undefined, slot: original.slot };
+    const runOptions = { resumedFrom: original.id, ...(options.resendUnknown && { resendUnknown: true }) };
+    if (options.dryRun) {
+      return { original, done: this.#runner.run(loaded, trigger, { ...runOptions, dryRun: true }) };
+    }
     const fire = fireThroughGate({
       gates: this.#gates,
       store: this.#store,
       logger: this.#log,
       loaded,
       trigger,
-      run: () => this.#runner.run(loaded, trigger, { resumedFrom: original.id }),
+      run: () => this.#runner.run(loaded, trigger, runOptions),
     });
     if (fire.outcome === 'skipped') {
       throw new ControlError(409, 'RUN_SKIPPED', `run ${runId} was not resumed: ${fire.reason}`, { runId, rule: loaded.rule.id });
     }
-    this.#log.info({ rule: loaded.rule.id, resumedFrom: original.id }, 'resuming an interrupted run');
+    this.#log.info({ rule: loaded.rule.id, resumedFrom: original.id, ...(options.resendUnknown && { resendUnknown: true }) }, 'resuming an interrupted run');
     return { original, done: fire.done };
   }
 
@@ -105,9 +125,9 @@ export class RunResumer {
       const loaded = rules.get(run.ruleId);
       const within = loaded ? autoResumeWindow(loaded) : null;
       if (!loaded || within === null || run.startedAt < now - within || run.resumedFrom !== null) continue;
-      const detail = this.#store.getRun(run.id);
-      // Nothing planned is left: the run stopped outside a broadcast, or after its last target.
-      if (!detail || !detail.ledger.some((entry) => entry.state === 'planned')) continue;
+      // No target left that never got the message (by it or a resume of it): the run stopped
+      // outside a broadcast, after its last target, or was finished already.
+      if (!someLeftToSend(resumedLedgerOf(this.#store, run.id))) continue;
       try {
         const { done } = this.resume(run.id);
         started++;
@@ -122,33 +142,14 @@ export class RunResumer {
     return started;
   }
 
-  /** The loaded rule that may resume `original`. @throws ControlError */
-  #resumableRule(original: RunDetail): LoadedRule {
-    const runId = original.id;
-    if (!RESUMABLE_STATUSES.has(original.status)) {
-      throw new ControlError(409, 'RUN_NOT_RESUMABLE', `run ${runId} is ${original.status}; only an interrupted, failed or partial run can be resumed`, { runId });
+  /** The run and the loaded rule to resume it with. @throws ControlError */
+  #check(runId: number, options: ResumeOptions): { original: RunDetail; loaded: LoadedRule } {
+    try {
+      return checkResumable(this.#store, (ruleId) => this.#rules().find((loaded) => loaded.rule.id === ruleId), runId, options);
+    } catch (err) {
+      if (!(err instanceof ResumeError)) throw err;
+      throw new ControlError(REFUSAL_STATUS[err.code], err.code, err.message, { ...err.details }, { cause: err });
     }
-    if (original.resumedFrom !== null) {
-      throw new ControlError(
-        409,
-        'RUN_IS_A_RESUME',
-        `run ${runId} resumed run ${original.resumedFrom}; its ledger does not show what run ${original.resumedFrom} sent, so resuming it could send twice`,
-        { runId },
-      );
-    }
-    const later = this.#store.listRuns({ ruleId: original.ruleId, since: original.startedAt, limit: 1000 }).find((run) => run.resumedFrom === runId);
-    if (later) throw new ControlError(409, 'RUN_ALREADY_RESUMED', `run ${runId} was resumed already, by run ${later.id}`, { runId, resumedBy: later.id });
-    const loaded = this.#rules().find((rule) => rule.rule.id === original.ruleId);
-    if (!loaded) throw new ControlError(404, 'RULE_NOT_FOUND', `rule ${original.ruleId} of run ${runId} is not loaded`, { runId, rule: original.ruleId });
-    if (loaded.hash !== original.ruleHash) {
-      throw new ControlError(
-        409,
-        'RULE_CHANGED',
-        `rule ${original.ruleId} has changed since run ${runId}; its ledger may not match the rule's actions, so the run is not resumed`,
-        { runId, rule: original.ruleId },
-      );
-    }
-    return loaded;
   }
 }
 
@@ -157,4 +158,10 @@ function autoResumeWindow(loaded: LoadedRule): number | null {
   if (loaded.rule.enabled === false) return null;
   const resume = resumeOf(loaded.rule);
   return resume.auto ? parseDuration(resume.within) : null;
+}
+
+/** Whether a resume starting from `ledger` has a target the message never left for. */
+function someLeftToSend(ledger: ResumedLedger): boolean {
+  for (const targets of ledger.values()) for (const target of targets.values()) if (resumeDecision(target, false) === 'send') return true;
+  return false;
 }

@@ -16,15 +16,23 @@ import type { ErrorInfo } from '../ops/health';
 import type { LoadedRule } from '../rules/load';
 import { RulebotError } from '../shared/errors';
 import type { Logger } from '../shared/log';
+import { toStoredError } from '../store/json';
 import type { RunStore } from '../store/run-store';
 import type { RunDetail, StepStatus } from '../store/types';
 
 /** Options of one run beyond its trigger. */
 export interface RunOptions {
+  /**
+   * The run's row, already written `running` (the scheduler starts the runs of a tick in
+   * one transaction): the run uses it instead of writing its own.
+   */
+  runId?: number;
   /** Build and record every frame, send none. */
   dryRun?: boolean;
   /** The run this one finishes: targets its ledger shows as sent are not sent again. */
   resumedFrom?: number;
+  /** With `resumedFrom`: send again to targets whose delivery is unknown. */
+  resendUnknown?: boolean;
 }
 
 export interface RuleRunnerOptions {
@@ -69,7 +77,12 @@ export class RuleRunner {
    * through a child of the runner's logger bound to the rule and the run id.
    */
   run(loaded: LoadedRule, trigger: TriggerInput, options: RunOptions = {}): Promise<RunDetail> {
-    if (this.#closed) return Promise.reject(new RulebotError('DAEMON_STOPPING', `rule ${loaded.rule.id} was not run: the daemon is stopping`));
+    if (this.#closed) {
+      const err = new RulebotError('DAEMON_STOPPING', `rule ${loaded.rule.id} was not run: the daemon is stopping`);
+      // A row written for this run must not stay `running` until the next start.
+      if (options.runId !== undefined) this.#endUnrun(options.runId, err);
+      return Promise.reject(err);
+    }
     const controller = new AbortController();
     const logger = trigger.slot != null ? this.#log.child({ slot: new Date(trigger.slot).toISOString() }) : this.#log;
     const run = executeRun({
@@ -77,8 +90,10 @@ export class RuleRunner {
       trigger,
       deps: { ...this.#deps, logger },
       signal: controller.signal,
+      ...(options.runId !== undefined && { runId: options.runId }),
       ...(options.dryRun && { dryRun: true }),
       ...(options.resumedFrom !== undefined && { resumedFrom: options.resumedFrom }),
+      ...(options.resendUnknown && { resendUnknown: true }),
     }).then((detail) => {
       this.#observe(detail);
       return detail;
@@ -106,6 +121,15 @@ export class RuleRunner {
   /** Settles when every run in flight now has ended. */
   async whenSettled(): Promise<void> {
     await Promise.allSettled([...this.#inFlight.values()]);
+  }
+
+  #endUnrun(runId: number, err: RulebotError): void {
+    try {
+      this.#deps.store.finishRun(runId, { status: 'interrupted', error: toStoredError(err), reason: err.message });
+    } catch (again) {
+      // The next start marks it interrupted anyway.
+      this.#log.error({ err: again, runId }, 'could not record a run that did not start');
+    }
   }
 
   #observe(detail: RunDetail): void {

@@ -7,7 +7,7 @@
  */
 import type { Config } from '../config';
 import { HoldResolver } from '../engine/audit-holds';
-import { RuleGates } from '../engine/concurrency';
+import { concurrencyLimitsOf, RuleGates } from '../engine/concurrency';
 import { RateTracker } from '../engine/conditions';
 import { TriggerDispatcher, type PushSource } from '../engine/dispatch';
 import { OutboundLimiter } from '../engine/ratelimit';
@@ -21,7 +21,7 @@ import { isRulebotError } from '../shared/errors';
 import type { Logger } from '../shared/log';
 import type { RunStore } from '../store/run-store';
 import { RunResumer } from './resume';
-import { fireThroughGate, RuleRunner } from './runner';
+import { RuleRunner } from './runner';
 
 export interface RuleEngineOptions {
   config: Config;
@@ -70,7 +70,8 @@ export class RuleEngine {
       logger: logger.child({ component: 'scheduler' }),
       defaultTimezone: config.timezone,
       gates: this.gates,
-      runRule: (loaded, trigger) => runner.run(loaded, { kind: trigger.kind, data: trigger.data, slot: trigger.slot }),
+      // The scheduler has written the run's row in its tick's transaction.
+      runRule: (loaded, trigger, runId) => runner.run(loaded, { kind: trigger.kind, data: trigger.data, slot: trigger.slot }, runId === undefined ? {} : { runId }),
     });
     this.dispatcher = new TriggerDispatcher({
       store,
@@ -85,10 +86,13 @@ export class RuleEngine {
       store,
       clock,
       logger: watchLog,
-      // Through the rule's gate like any fire; the watcher waits for each item's run.
+      // Through the rule's gate, but never skipped: the item is already recorded as seen, so
+      // a skip would lose it. It waits for a run in progress (a manual one, say) to end; the
+      // watcher fires one item of a rule at a time, which bounds the wait to one fire per rule.
       fire: (loaded, trigger) => {
-        const fire = fireThroughGate({ gates: this.gates, store, logger: watchLog, loaded, trigger, run: () => runner.run(loaded, trigger) });
-        return fire.outcome === 'skipped' ? Promise.resolve() : fire.done;
+        const admission = this.gates.gateFor(loaded.rule.id, concurrencyLimitsOf(loaded.rule)).admitInTurn();
+        if (admission.queued) watchLog.info({ rule: loaded.rule.id, change: trigger.data.change }, 'watch item waits for the run of its rule in progress');
+        return admission.start(() => runner.run(loaded, trigger));
       },
     });
     this.resumer = new RunResumer({ store, gates: this.gates, runner, rules: options.rules, clock, logger: logger.child({ component: 'resume' }) });

@@ -7,6 +7,9 @@
  * - `queue`: one run at a time; fires wait their turn, at most `max` waiting.
  * - `parallel`: up to `max` runs at once.
  *
+ * Watch items are the exception ({@link RuleGate.admitInTurn}): each waits its turn
+ * whatever the mode, because the item is already recorded as seen and a skip would lose it.
+ *
  * A skipped fire is recorded as a `skipped` run, but only the first one of a stretch:
  * while the rule stays full, further fires (an every-second rule stuck behind a long
  * run) are counted, not written, so the log shows one row per stretch, not one per tick.
@@ -160,6 +163,22 @@ export class RuleGate {
     const record = this.#skippedInStretch === 0;
     this.#skippedInStretch++;
     return { admitted: false, cause, reason: describeSkip(cause, this.#limits), record };
+  }
+
+  /**
+   * Lets a fire in whatever the rule's mode: at once when there is room, else to wait
+   * its turn behind the runs going on and the fires already waiting. For fires that must
+   * not be lost to a skip — a watch item is recorded as seen before it fires. The caller
+   * bounds how many it sends: the watcher fires one item of a rule at a time.
+   */
+  admitInTurn(): AdmittedFire {
+    const runLimit = this.#limits.mode === 'parallel' ? this.#limits.max : 1;
+    if (this.#running + this.#reservedRuns < runLimit && this.#waitingCount() === 0) {
+      this.#reservedRuns++;
+      return this.#ticket(false);
+    }
+    this.#reservedWaits++;
+    return this.#ticket(true);
   }
 
   /** Drops the fires waiting their turn (at shutdown); returns how many were dropped. */

@@ -13,11 +13,12 @@ import type { ActionHandler, ActionHandlers } from '../actions/types';
 import { actionKind, type Action, type ActionKind, type ActionOf, type Rule } from '../rules/types';
 import { RulebotError } from '../shared/errors';
 import { toStoredError } from '../store/json';
-import type { FinishedRunStatus, LedgerState, RunDetail, StoredError } from '../store/types';
+import type { FinishedRunStatus, RunDetail, StoredError } from '../store/types';
 import { compiledRuleOf } from './compile';
 import { describeConditionFailure, flattenConditionResults, processRateTracker } from './conditions';
 import { createScope, type TriggerInput } from './context';
 import { RunContext, RunInterruptedError, type ActionOutcome, type ExecutorDeps, type ListOutcome } from './run-context';
+import { resumedLedgerOf } from './resume';
 import { StepRecorder } from './steps';
 import { traceValue } from './trace-value';
 
@@ -42,8 +43,15 @@ export interface ExecuteRunOptions {
   dryRun?: boolean;
   /** Aborting ends the run at the next step boundary or wait, as `interrupted`. */
   signal?: AbortSignal;
-  /** The run this one resumes: targets that run's ledger shows as sent are not sent again. */
+  /**
+   * The run's row, already written `running` by the caller (the scheduler starts the
+   * runs of a tick in one transaction); when given, no row is inserted here.
+   */
+  runId?: number;
+  /** The run this one resumes: targets its ledger (or an earlier resume's) shows as sent are not sent again. */
   resumedFrom?: number;
+  /** With `resumedFrom`: send again to targets whose delivery is unknown (they may get it twice). @default false */
+  resendUnknown?: boolean;
 }
 
 /** A failure of the executor itself, with a stable code. */
@@ -58,7 +66,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunDetail>
   const rule = loaded.rule;
   const dryRun = options.dryRun === true;
   const store = deps.store;
-  const runId = store.startRun({
+  const runId = options.runId ?? store.startRun({
     ruleId: rule.id,
     ruleHash: loaded.hash,
     triggerKind: trigger.kind,
@@ -91,8 +99,9 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunDetail>
       log,
       rates: deps.rates ?? processRateTracker,
       signal: options.signal,
-      resumedLedger: options.resumedFrom !== undefined ? ledgerOf(store.getRun(options.resumedFrom)) : undefined,
+      resumedLedger: options.resumedFrom !== undefined ? resumedLedgerOf(store, options.resumedFrom, { exclude: runId }) : undefined,
       resumedFrom: options.resumedFrom,
+      resendUnknown: options.resendUnknown === true,
     });
     run.bindActionRunner((actions, prefix, staticPrefix, suffix) => runActionList(run, actions, prefix, staticPrefix, suffix ?? ''));
     log.info({ trigger: trigger.kind, dryRun }, 'run started');
@@ -182,15 +191,4 @@ function dispatch<K extends ActionKind>(run: RunContext, action: ActionOf<K>, ki
   const handler = (ACTION_HANDLERS as ActionHandlers)[kind] as ActionHandler<K>;
   const options = (action as unknown as Record<K, ActionOf<K>[K]>)[kind];
   return handler({ kind, action, options, path, staticPath, run });
-}
-
-/** A run's ledger by action path and target, for resuming it. */
-function ledgerOf(detail: RunDetail | undefined): Map<string, Map<string, LedgerState>> {
-  const byPath = new Map<string, Map<string, LedgerState>>();
-  for (const entry of detail?.ledger ?? []) {
-    let targets = byPath.get(entry.path);
-    if (!targets) byPath.set(entry.path, (targets = new Map()));
-    targets.set(entry.target, entry.state);
-  }
-  return byPath;
 }

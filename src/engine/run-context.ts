@@ -15,6 +15,7 @@ import type { CompiledRule } from './compile';
 import type { ConditionsOutcome, RateTracker } from './conditions';
 import { templateContextOf, type RunScope, type ScopeLayer } from './context';
 import type { OutboundLimiter } from './ratelimit';
+import { resumeDecision, type ResumeDecision, type ResumedLedger } from './resume';
 import type { StepRecorder } from './steps';
 
 // === Dependencies ===
@@ -100,9 +101,11 @@ export interface RunContextInit {
   log: RunLogger;
   rates: RateTracker;
   signal: AbortSignal | undefined;
-  /** For a resumed run: the ledger of the run it resumes, by action path and target. */
-  resumedLedger: ReadonlyMap<string, ReadonlyMap<string, LedgerState>> | undefined;
+  /** For a resumed run: the ledger of the run it resumes (with its earlier resumes'), by action path and target. */
+  resumedLedger: ResumedLedger | undefined;
   resumedFrom: number | undefined;
+  /** For a resumed run: send again to targets whose delivery is unknown. @default false */
+  resendUnknown?: boolean;
 }
 
 /** A run in progress, as action handlers see it. */
@@ -119,7 +122,8 @@ export class RunContext {
   readonly rates: RateTracker;
   readonly signal: AbortSignal | undefined;
   readonly resumedFrom: number | undefined;
-  readonly #resumedLedger: ReadonlyMap<string, ReadonlyMap<string, LedgerState>> | undefined;
+  readonly #resumedLedger: ResumedLedger | undefined;
+  readonly #resendUnknown: boolean;
   readonly #layers: ScopeLayer[] = [];
   #runActions: RunActions | undefined;
 
@@ -137,6 +141,7 @@ export class RunContext {
     this.signal = init.signal;
     this.resumedFrom = init.resumedFrom;
     this.#resumedLedger = init.resumedLedger;
+    this.#resendUnknown = init.resendUnknown === true;
   }
 
   get api(): ChatApi {
@@ -258,9 +263,15 @@ export class RunContext {
 
   // === Resuming ===
 
-  /** For a resumed run: the state the original run left `target` of the action at `path` in. */
+  /** For a resumed run: the state the original run (or an earlier resume of it) left `target` of the action at `path` in. */
   resumedState(path: string, target: string): LedgerState | undefined {
-    return this.#resumedLedger?.get(path)?.get(target);
+    return this.#resumedLedger?.get(path)?.get(target)?.state;
+  }
+
+  /** For a resumed run: what to do with `target` of the action at `path`; undefined when the run resumes none. */
+  resumeDecision(path: string, target: string): ResumeDecision | undefined {
+    if (this.#resumedLedger === undefined) return undefined;
+    return resumeDecision(this.#resumedLedger.get(path)?.get(target), this.#resendUnknown);
   }
 }
 

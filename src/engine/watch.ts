@@ -25,11 +25,12 @@ import type { Rule, TriggerOptions } from '../rules/types';
 import { EverySchedule, TimerQueue, type DueBatch } from '../schedule';
 import type { Clock } from '../shared/clock';
 import { parseDuration } from '../shared/duration';
-import { describeError } from '../shared/errors';
+import { describeError, isRulebotError } from '../shared/errors';
 import type { ChatApi } from '../protocol/api';
 import { toStoredError } from '../store/json';
 import type { RunStore } from '../store/run-store';
 import type { SeenItemRecord, StoredError } from '../store/types';
+import { RUN_DROPPED } from './concurrency';
 import { watchListOf, type KeyedItem, type WatchItem, type WatchList, type WatchListKind } from './watch-lists';
 
 // === Contract ===
@@ -82,7 +83,10 @@ export interface WatcherDeps<L extends WatchedRule = LoadedRule> {
    * Runs one fire of a rule (the daemon wraps `executeRun`, through the rule's
    * concurrency gate) and should settle when the run has finished: items fire one at a
    * time, so a rule with `concurrency: skip` does not skip its own items. The item is
-   * already recorded as seen; a rejection is logged and the poll goes on.
+   * already recorded as seen, so the fire should wait for a run of the rule in progress
+   * rather than skip. A rejection is logged and the poll goes on; one with code
+   * `RUN_DROPPED` (dropped unrun at shutdown) takes the item's record back, so it fires
+   * after the restart.
    */
   fire: (loaded: L, trigger: WatchTrigger) => Promise<unknown>;
 }
@@ -476,13 +480,16 @@ export class Watcher<L extends WatchedRule = LoadedRule> {
       // Recorded before it fires: a restart never fires it again.
       if (store.seen.add(ruleId, list.id, [keyed]).length === 0) continue;
       outcome.added++;
-      await this.#fire(entry, { item: keyed.item, list: list.kind, change: 'added' }, keyed.key);
+      await this.#fire(entry, { item: keyed.item, list: list.kind, change: 'added' }, keyed.key, () => store.seen.markRemoved(ruleId, list.id, [keyed.key]));
     }
     for (const record of gone) {
       if (!entry.active) return outcome;
       if (store.seen.markRemoved(ruleId, list.id, [record.key]) === 0) continue;
       outcome.removed++;
-      if (entry.spec.removed) await this.#fire(entry, { item: record.item as unknown as WatchItem, list: list.kind, change: 'removed' }, record.key);
+      if (entry.spec.removed) {
+        const item = record.item as unknown as WatchItem;
+        await this.#fire(entry, { item, list: list.kind, change: 'removed' }, record.key, () => store.seen.add(ruleId, list.id, [{ key: record.key, item }]));
+      }
     }
 
     if (outcome.added + outcome.removed + outcome.continued > 0) {
@@ -491,12 +498,23 @@ export class Watcher<L extends WatchedRule = LoadedRule> {
     return outcome;
   }
 
-  async #fire(entry: WatchEntry<L>, data: WatchTriggerData, key: string): Promise<void> {
+  /** Fires one item; `unsee` takes back its record in the seen-set when the fire was dropped without running. */
+  async #fire(entry: WatchEntry<L>, data: WatchTriggerData, key: string, unsee: () => unknown): Promise<void> {
     entry.fired++;
     this.#deps.logger.debug({ rule: entry.id, key, change: data.change }, 'watch fires');
     try {
       await this.#deps.fire(entry.loaded, { kind: 'watch', data });
     } catch (err) {
+      if (isRulebotError(err) && err.code === RUN_DROPPED) {
+        // It waited its turn and the shutdown dropped it unrun: unseen again, it fires at the first poll after the restart.
+        try {
+          unsee();
+          this.#deps.logger.info({ rule: entry.id, key, change: data.change }, 'watch item dropped unrun at shutdown; it fires after the restart');
+        } catch (again) {
+          this.#deps.logger.error({ rule: entry.id, key, change: data.change, err: again }, 'watch item dropped unrun at shutdown, and could not be unrecorded');
+        }
+        return;
+      }
       // The item stays recorded as seen: firing it again on every poll would be worse than once lost.
       this.#deps.logger.error({ rule: entry.id, key, change: data.change, err }, 'watch fire failed');
     }

@@ -19,6 +19,8 @@ export interface ResumeRequest {
   run: number;
   /** Send again to targets whose delivery is unknown (may send twice). @default false */
   resendUnknown?: boolean;
+  /** Record what the resume would send without sending it. @default false */
+  dryRun?: boolean;
 }
 
 /**
@@ -57,13 +59,17 @@ export function parseRunRequest(body: unknown): RunRequest {
 /** Checks a `/control/resume` body. @throws BadRequest */
 export function parseResumeRequest(body: unknown): ResumeRequest {
   const record = jsonObject(body);
-  onlyKeys(record, ['run', 'resendUnknown']);
-  const { run, resendUnknown } = record;
+  onlyKeys(record, ['run', 'resendUnknown', 'dryRun']);
+  const { run, resendUnknown, dryRun } = record;
   if (typeof run !== 'number' || !Number.isSafeInteger(run) || run < 1) throw new BadRequest('run must be a run id (a positive whole number)');
   const request: ResumeRequest = { run };
   if (resendUnknown !== undefined) {
     if (typeof resendUnknown !== 'boolean') throw new BadRequest('resendUnknown must be true or false');
     request.resendUnknown = resendUnknown;
+  }
+  if (dryRun !== undefined) {
+    if (typeof dryRun !== 'boolean') throw new BadRequest('dryRun must be true or false');
+    request.dryRun = dryRun;
   }
   return request;
 }

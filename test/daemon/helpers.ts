@@ -78,6 +78,11 @@ export interface DaemonFolderOptions {
   edition?: 'seed' | '68';
   /** `http.listen` on a free port; false turns the endpoint off. @default false */
   http?: boolean;
+  /**
+   * `http.listen` on this port of 127.0.0.1 (overrides `http`): the CLI finds a daemon
+   * by the config's address, which port 0 does not give.
+   */
+  httpPort?: number;
   /** @default 'UTC' */
   timezone?: string;
   /** @default '10s' */
@@ -107,7 +112,7 @@ export function daemonFolder(options: DaemonFolderOptions): DaemonFolder {
       'database: ./data/rulebot.db',
       // Tests send often, to few targets: the limit must not be what they measure.
       'rateLimit: { perMinute: 1000, perTargetGap: 0s }',
-      options.http ? 'http: { listen: "127.0.0.1:0" }' : 'http: false',
+      options.httpPort !== undefined ? `http: { listen: "127.0.0.1:${options.httpPort}" }` : options.http ? 'http: { listen: "127.0.0.1:0" }' : 'http: false',
       `shutdownTimeout: ${options.shutdownTimeout ?? '10s'}`,
       `log: { level: ${options.logLevel ?? 'info'}, pretty: false }`,
       '',

@@ -5,8 +5,13 @@ import { LAST_SLOT_KEY, Scheduler, type EngineLogger, type RunScheduledRule, typ
 import { silentLogger } from '../../src/shared/log';
 import { ManualClock, type Clock } from '../../src/shared/clock';
 import type { LoadedRule } from '../../src/rules/load';
-import type { RunStore } from '../../src/store/run-store';
+import { RateTracker } from '../../src/engine/conditions';
+import { RunStore } from '../../src/store/run-store';
+import type { RunRecord } from '../../src/store/types';
+import { memoryLogger, startBench } from './harness';
 import { iso, quietLogger, RecordingRunner, rule, rules, runsOf, settle, tempStore, withId } from './trigger-fixtures';
+
+const byNumber = (a: number, b: number): number => a - b;
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
@@ -23,7 +28,7 @@ function bench(start: string, options: { file?: string; defaultTimezone?: string
 // The process logger must fit where the scheduler wants one (checked by the compiler).
 export const pinoIsAnEngineLogger: EngineLogger = silentLogger();
 // And the executor where it wants a runner.
-export const executorAsRunner = (deps: ExecuteRunOptions['deps']): RunScheduledRule => (loaded, trigger) => executeRun({ loaded, trigger, deps });
+export const executorAsRunner = (deps: ExecuteRunOptions['deps']): RunScheduledRule => (loaded, trigger, runId) => executeRun({ loaded, trigger, deps, runId });
 
 const everyTenSeconds = (extra = ''): LoadedRule =>
   rule(`
@@ -285,6 +290,103 @@ describe('Scheduler: many rules', () => {
     clock.advance(10 * SECOND);
     await settle();
     assert.equal(runner.calls.length, 20_000);
+  });
+});
+
+describe('Scheduler: the start records of a tick', () => {
+  it('writes the running rows of a tick in one transaction, before any run is handed over', async () => {
+    const manual = new ManualClock(Date.parse('2026-05-04T10:00:03Z'));
+    // While on, every read of the time moves it on 1 ms: rows written one by one would differ.
+    let ticking = false;
+    let drift = 0;
+    const clock: Clock = {
+      now: () => manual.now() + (ticking ? ++drift : drift),
+      setTimeout: (fn, ms) => manual.setTimeout(fn, ms),
+      clearTimeout: (handle) => manual.clearTimeout(handle),
+    };
+    const { store, file } = tempStore(clock);
+    // A second connection sees only what is committed.
+    const reader = RunStore.open(file, { readonly: true });
+    const runner = new RecordingRunner<ScheduledTrigger>(store);
+    let committedAtFirstCall: RunRecord[] | undefined;
+    const runRule: RunScheduledRule = (loaded, trigger, runId) => {
+      if (ticking && committedAtFirstCall === undefined) committedAtFirstCall = reader.listRuns({ status: 'running', limit: 1000 });
+      return runner.run(loaded, trigger, runId);
+    };
+    const scheduler = new Scheduler({ clock, store, runRule, logger: quietLogger, defaultTimezone: 'UTC' });
+    const base = everyTenSeconds();
+    const plain = Array.from({ length: 20 }, (_, i) => withId(base, `plain-${i}`));
+    scheduler.load([...plain, withId(base, 'busy'), withId(everyTenSeconds('concurrency: { mode: queue, max: 1 }'), 'waiting')]);
+    scheduler.start();
+
+    runner.hold = true;
+    manual.advance(7 * SECOND); // 10:00:10: everything runs; busy and waiting stay running
+    for (const call of runner.calls) if (call.ruleId !== 'busy' && call.ruleId !== 'waiting') call.release();
+    await settle();
+
+    const batches: Array<{ size: number; inTransaction: boolean }> = [];
+    const startRuns = store.startRuns.bind(store);
+    store.startRuns = (inputs) => {
+      batches.push({ size: inputs.length, inTransaction: store.database.inTransaction });
+      return startRuns(inputs);
+    };
+    let single = 0;
+    const startRun = store.startRun.bind(store);
+    store.startRun = (input) => {
+      single++;
+      return startRun(input);
+    };
+    const slot = Date.parse('2026-05-04T10:00:20Z');
+    ticking = true;
+    manual.advance(10 * SECOND); // 10:00:20: 20 start, busy is skipped, waiting queues
+    ticking = false;
+
+    assert.deepEqual(batches, [{ size: 20, inTransaction: true }], 'one batch, inside the tick transaction with the last slots');
+    assert.equal(single, 0, 'no run row of its own');
+    const handed = runner.calls.filter((call) => call.trigger.slot === slot);
+    assert.equal(handed.length, 20);
+    assert.ok(handed.every((call) => call.preStarted && call.ruleId.startsWith('plain-')));
+    const committed = (committedAtFirstCall ?? []).filter((run) => run.slot === slot);
+    assert.deepEqual(committed.map((run) => run.id).sort(byNumber), handed.map((call) => call.runId).sort(byNumber), 'every row committed before the first run was handed over');
+    assert.equal(new Set(committed.map((run) => run.startedAt)).size, 1, 'one start time: one batch');
+
+    assert.equal(runsOf(store, 'busy').filter((run) => run.slot === slot).map((run) => run.status).join(), 'skipped', 'a skipped fire has no running row');
+    assert.deepEqual(runsOf(store, 'waiting').filter((run) => run.slot === slot), [], 'a queued fire has no row while it waits');
+    assert.equal(scheduler.gates.get('waiting')!.load.waiting, 1);
+
+    runner.of('waiting')[0]!.release();
+    await settle();
+    const queued = runner.of('waiting')[1]!;
+    assert.equal(queued.trigger.slot, slot);
+    assert.equal(queued.preStarted, false, 'its row is written when it starts');
+    assert.equal(single, 1);
+    assert.equal(runsOf(store, 'waiting').filter((run) => run.slot === slot).length, 1);
+
+    await runner.releaseAll();
+    await runner.releaseAll();
+    reader.close();
+  });
+
+  it('hands the executor the row it wrote: one row per run, finished by the run', async () => {
+    const clock = new ManualClock(Date.parse('2026-05-04T10:00:03Z'));
+    const bench = await startBench({ clock });
+    try {
+      const deps = { api: bench.api, store: bench.store, clock, limiter: bench.limiter, logger: memoryLogger(), config: bench.config, rates: new RateTracker() };
+      const scheduler = new Scheduler({ clock, store: bench.store, runRule: executorAsRunner(deps), logger: quietLogger, defaultTimezone: 'UTC' });
+      scheduler.load(['a', 'b', 'c'].map((id) => withId(everyTenSeconds(), id)));
+      scheduler.start();
+      clock.advance(7 * SECOND);
+      await scheduler.gates.whenIdle();
+      scheduler.stop();
+      const runs = ['a', 'b', 'c'].map((id) => runsOf(bench.store, id));
+      assert.deepEqual(
+        runs.map((list) => list.map((run) => ({ status: run.status, slot: iso(run.slot!) }))),
+        ['a', 'b', 'c'].map(() => [{ status: 'ok', slot: '2026-05-04T10:00:10.000Z' }]),
+      );
+      for (const [run] of runs) assert.deepEqual(bench.store.getRun(run!.id)!.steps.map((step) => step.kind), ['log']);
+    } finally {
+      await bench.close();
+    }
   });
 });
 

@@ -65,16 +65,18 @@ export const quietLogger: EngineLogger = {
 export interface RunnerCall<T> {
   ruleId: string;
   trigger: T;
-  /** The run row the runner wrote, as the executor would. */
+  /** The run row: the one the scheduler wrote for it, or the one the runner wrote, as the executor would. */
   runId: number;
+  /** True when the caller handed over a row it had written. */
+  preStarted: boolean;
   /** Lets a held run finish. */
   release(): void;
 }
 
 /**
  * A runner that records its calls. Each call writes a `running` row (as the executor
- * does, unless `writeRuns` is off), and finishes it `ok` at once, or, while `hold` is
- * on, when the test releases it.
+ * does, unless `writeRuns` is off) or takes the one it is given (the scheduler's), and
+ * finishes it `ok` at once, or, while `hold` is on, when the test releases it.
  */
 export class RecordingRunner<T extends { kind: string; data?: unknown; slot?: number }> {
   readonly calls: Array<RunnerCall<T>> = [];
@@ -87,21 +89,23 @@ export class RecordingRunner<T extends { kind: string; data?: unknown; slot?: nu
     this.#writeRuns = options.writeRuns ?? true;
   }
 
-  readonly run = (loaded: LoadedRule, trigger: T): Promise<unknown> => {
-    const runId = this.#writeRuns
-      ? this.#store.startRun({
-          ruleId: loaded.rule.id,
-          ruleHash: loaded.hash,
-          triggerKind: trigger.kind as RunRecord['triggerKind'],
-          triggerData: trigger.data,
-          slot: trigger.slot ?? null,
-        })
-      : 0;
+  readonly run = (loaded: LoadedRule, trigger: T, startedRunId?: number): Promise<unknown> => {
+    const runId =
+      startedRunId ??
+      (this.#writeRuns
+        ? this.#store.startRun({
+            ruleId: loaded.rule.id,
+            ruleHash: loaded.hash,
+            triggerKind: trigger.kind as RunRecord['triggerKind'],
+            triggerData: trigger.data,
+            slot: trigger.slot ?? null,
+          })
+        : 0);
     let release!: () => void;
     const finished = new Promise<void>((resolve) => (release = resolve)).then(() => {
       if (this.#writeRuns) this.#store.finishRun(runId, { status: 'ok' });
     });
-    this.calls.push({ ruleId: loaded.rule.id, trigger, runId, release });
+    this.calls.push({ ruleId: loaded.rule.id, trigger, runId, preStarted: startedRunId !== undefined, release });
     if (!this.hold) release();
     return finished;
   };

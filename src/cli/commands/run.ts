@@ -14,14 +14,10 @@ import { OutboundLimiter } from '../../engine/ratelimit';
 import { executeRun } from '../../engine/executor';
 import { compileRuleSchedule, windowTriggerData } from '../../engine/rule-schedule';
 import { recordDeliveries } from '../../engine/deliveries';
-import { ChatApi } from '../../protocol/api';
-import { BridgeClient } from '../../protocol/client';
-import { EDITIONS } from '../../protocol/wire';
 import { loadRules, type LoadedRule } from '../../rules/load';
 import { WindowSchedule } from '../../schedule';
-import { BridgeSimulator } from '../../sim/server';
-import { clockFromEnv, type Clock } from '../../shared/clock';
-import { RulebotError, UsageError, describeError } from '../../shared/errors';
+import { clockFromEnv } from '../../shared/clock';
+import { RulebotError, UsageError } from '../../shared/errors';
 import { createLogger } from '../../shared/log';
 import { didYouMean, formatProblem } from '../../shared/yaml-source';
 import { defaultControlTokenFile, findDaemon, type ControlClient } from '../../ops';
@@ -33,15 +29,13 @@ import { addConfigOption, addJsonOption, type ConfigOptions } from '../options';
 import { debugEnabled, printJson, printLines, printNotice } from '../output';
 import { onShutdownRequest } from '../signals';
 import { formatDryRunFrames, formatRunTimeline } from '../format';
+import { awaitDeliveries, openBridge, type OpenBridge } from '../in-process';
 
 interface RunCommandOptions extends ConfigOptions {
   dryRun?: boolean;
   event?: string;
   json?: boolean;
 }
-
-/** How long a finished run waits for delivery results of its messages (edition 68 pushes them). */
-const DELIVERY_WAIT_MS = 3000;
 
 export function register(program: Command): void {
   const command = program
@@ -206,83 +200,6 @@ function findRule(config: Config, ruleId: string): LoadedRule {
   const hint = didYouMean(ruleId, ids);
   const known = ids.length > 0 ? `; rules in ${config.rulesDir}: ${ids.join(', ')}` : `; ${config.rulesDir} holds no valid rule`;
   throw new RulebotError('RULE_NOT_FOUND', `no rule with id "${ruleId}"${hint ? ` (did you mean "${hint}"?)` : known}`);
-}
-
-interface OpenBridge {
-  client: BridgeClient;
-  api: ChatApi;
-  url: string;
-  simulated: boolean;
-  /** A line saying which bridge the run talks to. */
-  description: string;
-  close(): Promise<void>;
-}
-
-/** Connects to the config's bridge, starting the embedded simulator for `sim://`. */
-async function openBridge(config: Config, clock: Clock): Promise<OpenBridge> {
-  const bridge = config.bridge;
-  let simulator: BridgeSimulator | undefined;
-  let url = bridge.url;
-  if (bridge.simulated) {
-    simulator = new BridgeSimulator({
-      edition: bridge.sim.edition,
-      port: bridge.sim.port,
-      control: false,
-      ...(bridge.sim.seed !== undefined && { seed: bridge.sim.seed }),
-    });
-    await simulator.start();
-    url = simulator.url;
-  }
-  const edition = bridge.simulated ? bridge.sim.edition : bridge.edition;
-  const client = new BridgeClient({
-    url,
-    edition,
-    apiUrl: bridge.apiUrl,
-    requestTimeoutMs: bridge.requestTimeoutMs,
-    newlineEncoding: bridge.newlines,
-    clock,
-    // Short reconnect delays: a one-off command should not sit out a long backoff.
-    reconnect: { initialDelayMs: 200, maxDelayMs: 1000 },
-    ...(debugEnabled() && { logger: createLogger({ level: 'debug', destination: process.stderr }) }),
-  });
-  const close = async (): Promise<void> => {
-    await client.stop();
-    await simulator?.stop();
-  };
-  client.start();
-  try {
-    await client.waitReady(bridge.requestTimeoutMs);
-  } catch (err) {
-    await close();
-    throw new RulebotError('BRIDGE_UNREACHABLE', `cannot reach the bridge at ${url}: ${describeError(err)}; nothing was run`, { url });
-  }
-  const api = new ChatApi(client, { clock });
-  const description = simulator
-    ? `Bridge: the embedded simulator (sim://), started in this process at ${url} for this run; nothing reaches a real chat.`
-    : `Bridge: ${url} (edition ${edition}).`;
-  return {
-    client,
-    api,
-    url,
-    simulated: simulator !== undefined,
-    description,
-    close: async () => {
-      api.dispose();
-      await close();
-    },
-  };
-}
-
-/**
- * Edition 68 reports each message's delivery with a push: give the ones this run sent a
- * moment to arrive, so the printed run shows them. The seed edition sends none.
- */
-async function awaitDeliveries(run: RunDetail, bridge: OpenBridge, store: RunStore): Promise<RunDetail> {
-  if (!EDITIONS[bridge.client.edition].pushes) return run;
-  const pending = run.steps.filter((step) => step.delivery === 'accepted' && step.customMsgId !== null);
-  if (pending.length === 0) return run;
-  await Promise.all(pending.map((step) => bridge.api.waitForDelivery(step.customMsgId!, DELIVERY_WAIT_MS)));
-  return store.getRun(run.id) ?? run;
 }
 
 function report(run: RunDetail, config: Config, bridge: Pick<OpenBridge, 'url' | 'simulated'>, options: RunCommandOptions): void {
