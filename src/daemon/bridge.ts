@@ -15,6 +15,9 @@ export interface BridgeEndpoint {
   simulator: BridgeSimulator | undefined;
 }
 
+/** Frames the embedded simulator keeps for its control interface's `/record`. */
+export const EMBEDDED_RECORD_LIMIT = 1_000;
+
 /** `sim://` starts the simulator in this process; any other URL is a bridge already running. */
 export async function startBridgeEndpoint(config: Config, rootLog: Logger): Promise<BridgeEndpoint> {
   const bridge = config.bridge;
@@ -24,6 +27,9 @@ export async function startBridgeEndpoint(config: Config, rootLog: Logger): Prom
     host: '127.0.0.1',
     port: bridge.sim.port,
     ...(bridge.sim.seed !== undefined && { seed: bridge.sim.seed }),
+    // The daemon never reads the frame log; only a peek through the control interface
+    // (`/record`) does, and the standalone default (100,000 frames) costs a busy daemon 100+ MB.
+    recordLimit: EMBEDDED_RECORD_LIMIT,
     logger: rootLog.child({ component: 'sim' }),
   });
   try {

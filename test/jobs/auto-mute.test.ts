@@ -248,6 +248,37 @@ actions:
     );
   });
 
+  it('after a busy answer, checks bfShutup: sends the update again only when the bridge did nothing', async (t) => {
+    const bench = await startJobsBench(t);
+    const [nightMode] = exampleRules('night-mode.yaml');
+    const mute = { api: 'GroupUpdate', data: { op: 11, groupParam: { shutup: true, groupId: HUIMEI } } };
+    const announcement = { send: { to: `group:${HUIMEI}`, chatType: 50, content: '管理员开了全员禁言', bfShutup: true } };
+
+    // Busy, and the bridge did nothing: the group is still unmuted, so the update goes again.
+    bench.sim.scriptFault({ match: { apiName: 'GroupUpdate' }, action: 'busy', acted: false });
+    const run = await bench.run(nightMode!, windowTrigger(nightMode!, TUESDAY_0200));
+    assert.equal(run.status, 'ok', JSON.stringify(run.steps.map((step) => [step.status, step.note])));
+    assert.deepEqual(worldFrames(bench.sim), [mute, mute, announcement]);
+    assert.equal(bench.sim.world.group(HUIMEI).bfShutup, true);
+    assert.ok(run.steps.some((step) => /did not act, so the update is sent again/.test(step.note ?? '')), 'the check step says why');
+
+    // Busy, but the bridge had acted: the group shows muted, so nothing is sent again but the announcement.
+    bench.sim.world.setGroupShutup(HUIMEI, false);
+    bench.sim.scriptFault({ match: { apiName: 'GroupUpdate' }, action: 'busy', acted: true });
+    const acted = await bench.run(nightMode!, windowTrigger(nightMode!, TUESDAY_0200 + HOUR));
+    assert.equal(acted.status, 'ok', JSON.stringify(acted.steps.map((step) => [step.status, step.note])));
+    assert.deepEqual(worldFrames(bench.sim).slice(3), [mute, announcement]);
+    assert.equal(bench.sim.world.changes.filter((change) => change.kind === 'groupShutup').length, 3, 'one change per update that acted');
+
+    // Busy every time: the update goes MUTE_UPDATE_ATTEMPTS times at most, and the action fails.
+    bench.sim.world.setGroupShutup(HUIMEI, false);
+    bench.sim.scriptFault({ match: { apiName: 'GroupUpdate' }, action: 'busy', acted: false, times: 10 });
+    const busy = await bench.run(nightMode!, windowTrigger(nightMode!, TUESDAY_0200 + 2 * HOUR));
+    assert.equal(busy.status, 'failed');
+    assert.deepEqual(worldFrames(bench.sim).slice(5), [mute, mute, mute]);
+    assert.equal(bench.sim.world.group(HUIMEI).bfShutup, false);
+  });
+
   it('at 09:00, after being down at 07:00, reconciliation unmutes the group', async (t) => {
     const bench = await startJobsBench(t);
     const [nightMode] = exampleRules('night-mode.yaml');
