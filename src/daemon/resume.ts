@@ -13,7 +13,7 @@
  * resumed (its action paths may not match).
  */
 import { checkResumable, ResumeError, resumeDecision, resumedLedgerOf, type ResumedLedger, type ResumeErrorCode } from '../engine/resume';
-import type { RuleGates } from '../engine/concurrency';
+import { concurrencyLimitsOf, type RuleGates } from '../engine/concurrency';
 import { ControlError } from '../ops/errors';
 import type { LoadedRule } from '../rules/load';
 import { resumeOf } from '../rules/types';
@@ -62,6 +62,12 @@ export interface ResumeOptions {
   resendUnknown?: boolean;
   /** Build and record every frame, send none; neither the rule's concurrency nor the rate limit applies. @default false */
   dryRun?: boolean;
+  /**
+   * Wait for a run of the rule in progress to end instead of refusing. The automatic
+   * resume at start does: a catch-up run of the same rule is often going then, and
+   * nobody is there to ask again. @default false
+   */
+  waitTurn?: boolean;
 }
 
 /** Resumes interrupted runs, by hand or automatically at start. */
@@ -93,6 +99,15 @@ export class RunResumer {
     const runOptions = { resumedFrom: original.id, ...(options.resendUnknown && { resendUnknown: true }) };
     if (options.dryRun) {
       return { original, done: this.#runner.run(loaded, trigger, { ...runOptions, dryRun: true }) };
+    }
+    if (options.waitTurn) {
+      const admission = this.#gates.gateFor(loaded.rule.id, concurrencyLimitsOf(loaded.rule)).admitInTurn();
+      if (admission.queued) this.#log.info({ rule: loaded.rule.id, resumedFrom: original.id }, 'resume waits for the run of its rule in progress');
+      const done = admission.start(() => this.#runner.run(loaded, trigger, runOptions));
+      // The gate reports a failed task itself; callers that want the result await `done`.
+      done.catch(() => undefined);
+      this.#log.info({ rule: loaded.rule.id, resumedFrom: original.id }, 'resuming an interrupted run');
+      return { original, done };
     }
     const fire = fireThroughGate({
       gates: this.#gates,
@@ -129,7 +144,7 @@ export class RunResumer {
       // outside a broadcast, after its last target, or was finished already.
       if (!someLeftToSend(resumedLedgerOf(this.#store, run.id))) continue;
       try {
-        const { done } = this.resume(run.id);
+        const { done } = this.resume(run.id, { waitTurn: true });
         started++;
         done.then(
           (resumed) => this.#log.info({ rule: run.ruleId, resumedFrom: run.id, runId: resumed.id, status: resumed.status }, 'interrupted run resumed'),
