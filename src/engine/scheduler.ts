@@ -157,8 +157,8 @@ class ArmedRule {
   readonly limits: ConcurrencyLimits;
   /** The rule's next regular fire: one object, moved in the queue each time. */
   readonly regular: QueueEntry;
-  /** Catch-up runs spaced out after downtime. */
-  readonly catchUps = new Set<QueueEntry>();
+  /** Catch-up runs spaced out after downtime; made only when there are some (most rules never have any). */
+  catchUps: Set<QueueEntry> | undefined;
   /** Mirror of the stored last slot; null until known. */
   lastSlot: number | null;
 
@@ -393,8 +393,8 @@ export class Scheduler {
   /** Takes a rule's entries out of the queue; its in-flight runs go on. */
   #disarm(armed: ArmedRule): void {
     this.#queue.remove(armed.regular);
-    for (const entry of armed.catchUps) this.#queue.remove(entry);
-    armed.catchUps.clear();
+    if (armed.catchUps) for (const entry of armed.catchUps) this.#queue.remove(entry);
+    armed.catchUps = undefined;
   }
 
   /**
@@ -435,7 +435,7 @@ export class Scheduler {
   }
 
   #enqueue(entry: QueueEntry, due: number): void {
-    if (entry.catchUp) entry.armed.catchUps.add(entry);
+    if (entry.catchUp) (entry.armed.catchUps ??= new Set()).add(entry);
     else entry.slot = due;
     this.#queue.add(due, entry);
   }
@@ -452,7 +452,7 @@ export class Scheduler {
       if (this.#armed.get(armed.id) !== armed) continue;
       try {
         if (entry.catchUp) {
-          armed.catchUps.delete(entry);
+          armed.catchUps?.delete(entry);
           this.#fire(armed, entry.slot, this.#slotTrigger(armed, entry.slot, true), tick);
         } else {
           this.#fireRegular(armed, entry.slot, firedAt, tick);

@@ -22,7 +22,7 @@
  */
 import type { LoadedRule } from '../rules/load';
 import type { Rule, TriggerOptions } from '../rules/types';
-import { EverySchedule, TimerQueue, type DueBatch } from '../schedule';
+import { compileSchedule, TimerQueue, type DueBatch, type EverySchedule } from '../schedule';
 import type { Clock } from '../shared/clock';
 import { parseDuration } from '../shared/duration';
 import { describeError, isRulebotError } from '../shared/errors';
@@ -177,7 +177,7 @@ class WatchEntry<L extends WatchedRule> {
     this.loaded = loaded;
     this.id = loaded.rule.id;
     this.spec = spec;
-    this.schedule = spec.invalid ? undefined : new EverySchedule(spec.intervalMs);
+    this.schedule = spec.invalid ? undefined : compileSchedule({ every: spec.intervalMs });
     this.baselineAt = baselineAt;
     if (spec.invalid) this.lastError = { ...spec.invalid, at: 0 };
   }
@@ -218,6 +218,12 @@ export class Watcher<L extends WatchedRule = LoadedRule> {
   readonly #entries = new Map<string, WatchEntry<L>>();
   /** Polls of entries no longer current, still finishing. */
   readonly #retiring = new Set<Promise<unknown>>();
+  /**
+   * Reads in flight, by listing id: rules polling the same listing at the same time share
+   * one read rather than each sending its own request (thousands of rules on
+   * `friendRequests` all poll at once when the watcher starts).
+   */
+  readonly #reads = new Map<string, Promise<KeyedItem[]>>();
   #running = false;
 
   constructor(deps: WatcherDeps<L>) {
@@ -262,7 +268,7 @@ export class Watcher<L extends WatchedRule = LoadedRule> {
         const moved = current.spec.intervalMs !== spec.intervalMs;
         current.spec = spec;
         if (moved) {
-          current.schedule = new EverySchedule(spec.intervalMs);
+          current.schedule = compileSchedule({ every: spec.intervalMs });
           // A first poll still waiting stays due at once; a queued slot moves to the new interval's.
           if (current.inFlight === undefined && current.lastPollAt !== null && this.#queue.has(current)) this.#queue.add(current.schedule.nextAfter(this.#deps.clock.now()), current);
         }
@@ -397,7 +403,7 @@ export class Watcher<L extends WatchedRule = LoadedRule> {
     const { clock } = this.#deps;
     entry.lastPollAt = clock.now();
     try {
-      const items = await list.read(this.#deps.api);
+      const items = await this.#read(list);
       // Replaced, removed or stopped while reading: the read is of no use any more.
       if (!entry.active) return { ...noPoll };
       const outcome = await this.#apply(entry, list, items);
@@ -550,6 +556,21 @@ export class Watcher<L extends WatchedRule = LoadedRule> {
       this.#retiring.add(poll);
       void poll.finally(() => this.#retiring.delete(poll));
     }
+  }
+
+  /** Reads a listing, or joins the read of it already in flight (its items are never changed, so they can be shared). */
+  #read(list: WatchList): Promise<KeyedItem[]> {
+    let read = this.#reads.get(list.id);
+    if (read === undefined) {
+      const started = list.read(this.#deps.api);
+      read = started;
+      this.#reads.set(list.id, started);
+      const done = (): void => {
+        if (this.#reads.get(list.id) === started) this.#reads.delete(list.id);
+      };
+      started.then(done, done);
+    }
+    return read;
   }
 
   #storedBaseline(ruleId: string, listId: string): number | null {

@@ -275,3 +275,18 @@ test('a new interval moves the next poll and keeps the seen-set', async (t) => {
   await bench.tick(MINUTE);
   assert.deepEqual(firesOf(bench, 'friend-audit'), ['added 8800070']);
 });
+
+test('rules polling the same listing at the same time share one read; each keeps its own seen-set', async (t) => {
+  const second = FRIEND_AUDIT.replace('id: friend-audit', 'id: friend-audit-2');
+  const bench = await startWatchBench(t, rulesFrom(`${FRIEND_AUDIT}\n---\n${second}`));
+  await bench.tick();
+  assert.equal(bench.sim.received('ContactsApplyList').length, 1, 'one request for both baselines');
+  assert.equal(bench.store.seen.listKeys('friend-audit', 'friendRequests').length, 4);
+  assert.equal(bench.store.seen.listKeys('friend-audit-2', 'friendRequests').length, 4);
+
+  bench.sim.world.addFriendRequest({ uid: 8800050 });
+  await bench.tick(MINUTE);
+  assert.equal(bench.sim.received('ContactsApplyList').length, 2);
+  assert.deepEqual(firesOf(bench, 'friend-audit'), ['added 8800050']);
+  assert.deepEqual(firesOf(bench, 'friend-audit-2'), ['added 8800050']);
+});
