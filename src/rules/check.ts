@@ -11,7 +11,7 @@
  */
 import Ajv, { type ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
-import { CronExpressionParser } from 'cron-parser';
+import { compileSchedule } from '../schedule/next-fire';
 import { isMap, isScalar, isSeq, Scalar, type Node } from 'yaml';
 import { parseDuration } from '../shared/duration';
 import {
@@ -357,11 +357,14 @@ function cronProblem(expr: string): string | null {
   if (fields !== 5 && fields !== 6) {
     return `cron expression "${expr}" has ${fields} field${fields === 1 ? '' : 's'}: use 5 (minute hour day month weekday) or 6 (second first)`;
   }
+  // The scheduler's own parser, so validation accepts exactly what the daemon can arm
+  // (it refuses `H` and `@daily`-style aliases, which cron-parser alone would take).
   try {
-    CronExpressionParser.parse(expr, { strict: false });
+    compileSchedule({ cron: expr, timezone: 'UTC' });
     return null;
   } catch (err) {
-    return `cron expression "${expr}": ${err instanceof Error ? err.message : String(err)}`;
+    // The scheduler's messages already name the expression: `cron "…" is not valid: …`.
+    return err instanceof Error ? err.message : `cron expression "${expr}": ${String(err)}`;
   }
 }
 

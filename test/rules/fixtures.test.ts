@@ -37,7 +37,7 @@ function expectedProblems(): Expected[] {
       message: `duplicate rule id "fixture-first": also used at ${DIR}/syntax.yaml:${duplicateInSyntax.line}:${duplicateInSyntax.col}`,
     },
     // meaning.yaml: semantic mistakes
-    { file: 'meaning.yaml', at: '"0 25 * * *"', message: 'cron expression "0 25 * * *": Constraint error, got value 25 expected range 0-23' },
+    { file: 'meaning.yaml', at: '"0 25 * * *"', message: 'cron "0 25 * * *" is not valid: Constraint error, got value 25 expected range 0-23' },
     { file: 'meaning.yaml', at: 'Asia/Shanghia', message: 'unknown time zone "Asia/Shanghia" (use an IANA name such as Asia/Shanghai or UTC)' },
     { file: 'meaning.yaml', at: '"(\\\\w+) \\\\1"', message: `invalid regex "(\\w+) \\1": backreferences are not supported: ${regexAdvice}` },
     { file: 'meaning.yaml', at: 'steps.member |', message: 'steps.member refers to no action id defined before this point (did you mean "members"?)' },
