@@ -4,6 +4,9 @@
  * embedded simulator for `sim://` — and a moment for delivery results to arrive.
  */
 import type { Config } from '../config';
+import { recordDeliveries } from '../engine/deliveries';
+import { OutboundLimiter } from '../engine/ratelimit';
+import type { ExecutorDeps } from '../engine/run-context';
 import { ChatApi } from '../protocol/api';
 import { BridgeClient } from '../protocol/client';
 import { EDITIONS } from '../protocol/wire';
@@ -14,6 +17,7 @@ import { createLogger } from '../shared/log';
 import type { RunStore } from '../store/run-store';
 import type { RunDetail } from '../store/types';
 import { debugEnabled } from './output';
+import { onShutdownRequest } from './signals';
 
 /** How long a finished run waits for delivery results of its messages (edition 68 pushes them). */
 export const DELIVERY_WAIT_MS = 3000;
@@ -93,4 +97,35 @@ export async function awaitDeliveries(run: RunDetail, bridge: OpenBridge, store:
   if (pending.length === 0) return run;
   await Promise.all(pending.map((step) => bridge.api.waitForDelivery(step.customMsgId!, DELIVERY_WAIT_MS)));
   return store.getRun(run.id) ?? run;
+}
+
+/** The executor's deps for a run in this process, the signal that aborts it, and the undo. */
+export interface InProcessRun {
+  deps: ExecutorDeps;
+  /** Aborted by Ctrl-C or SIGTERM: the run ends `interrupted`. */
+  signal: AbortSignal;
+  /** Stops listening for signals and deliveries and closes the limiter (not the bridge or store). */
+  close(): void;
+}
+
+/**
+ * What a run in this process shares with the daemon's runs, built the same way: the
+ * config's outbound limit, delivery results recorded, logs on stderr (stdout carries the
+ * command's output), and a stop signal that interrupts the run instead of killing it.
+ */
+export function prepareInProcessRun(bridge: OpenBridge, store: RunStore, config: Config, clock: Clock): InProcessRun {
+  const controller = new AbortController();
+  const stopListening = onShutdownRequest((reason) => controller.abort(new Error(`${reason} received`)));
+  const stopDeliveries = recordDeliveries(bridge.client, store);
+  const limiter = new OutboundLimiter({ perMinute: config.rateLimit.perMinute, perTargetGapMs: config.rateLimit.perTargetGapMs, clock });
+  const logger = createLogger({ level: debugEnabled() ? 'debug' : 'warn', destination: process.stderr, pretty: process.stderr.isTTY === true });
+  return {
+    deps: { api: bridge.api, store, clock, limiter, logger, config },
+    signal: controller.signal,
+    close: () => {
+      stopListening();
+      stopDeliveries();
+      limiter.close();
+    },
+  };
 }

@@ -11,23 +11,19 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type Config } from '../../config';
-import { recordDeliveries } from '../../engine/deliveries';
 import { executeRun } from '../../engine/executor';
-import { OutboundLimiter } from '../../engine/ratelimit';
 import { checkResumable, resumedLedgerOf, summarizeResume, unknownTargets, type ResumedLedger, type ResumeSummary, type ResumeTarget } from '../../engine/resume';
 import { defaultControlTokenFile, findDaemon, type ControlClient } from '../../ops';
 import { loadRules, type LoadedRule } from '../../rules/load';
 import { clockFromEnv, type Clock } from '../../shared/clock';
 import { isRulebotError } from '../../shared/errors';
-import { createLogger } from '../../shared/log';
 import { RunStore } from '../../store/run-store';
 import type { RunDetail } from '../../store/types';
 import { CommandExit, ExitCode } from '../exit';
 import { formatDryRunFrames, formatRunTimeline } from '../format';
-import { awaitDeliveries, openBridge } from '../in-process';
+import { awaitDeliveries, openBridge, prepareInProcessRun } from '../in-process';
 import { addConfigOption, addJsonOption, type ConfigOptions } from '../options';
-import { debugEnabled, printJson, printLines, printNotice } from '../output';
-import { onShutdownRequest } from '../signals';
+import { printJson, printLines, printNotice } from '../output';
 
 interface ResumeCommandOptions extends ConfigOptions {
   resendUnknown?: boolean;
@@ -177,33 +173,21 @@ async function runHere(
   options: ResumeCommandOptions,
 ): Promise<{ detail: RunDetail; where: Where }> {
   const bridge = await openBridge(config, clock);
-  const controller = new AbortController();
-  const stopListening = onShutdownRequest((reason) => controller.abort(new Error(`${reason} received`)));
-  const stopDeliveries = recordDeliveries(bridge.client, store);
-  const limiter = new OutboundLimiter({ perMinute: config.rateLimit.perMinute, perTargetGapMs: config.rateLimit.perTargetGapMs, clock });
+  const inProcess = prepareInProcessRun(bridge, store, config, clock);
   try {
     if (!options.json) printLines(`Resuming run ${original.id} of ${loaded.rule.id} in this process.`, bridge.description);
     const detail = await executeRun({
       loaded,
       trigger: { kind: 'resume', data: original.triggerData ?? undefined, slot: original.slot },
-      deps: {
-        api: bridge.api,
-        store,
-        clock,
-        limiter,
-        logger: createLogger({ level: debugEnabled() ? 'debug' : 'warn', destination: process.stderr, pretty: process.stderr.isTTY === true }),
-        config,
-      },
+      deps: inProcess.deps,
       resumedFrom: original.id,
       ...(options.resendUnknown && { resendUnknown: true }),
       dryRun: options.dryRun === true,
-      signal: controller.signal,
+      signal: inProcess.signal,
     });
     return { detail: await awaitDeliveries(detail, bridge, store), where: { url: bridge.url, simulated: bridge.simulated, daemon: false } };
   } finally {
-    stopListening();
-    stopDeliveries();
-    limiter.close();
+    inProcess.close();
     await bridge.close();
   }
 }

@@ -10,15 +10,12 @@
  */
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config';
-import { OutboundLimiter } from '../../engine/ratelimit';
 import { executeRun } from '../../engine/executor';
 import { compileRuleSchedule, windowTriggerData } from '../../engine/rule-schedule';
-import { recordDeliveries } from '../../engine/deliveries';
 import { loadRules, type LoadedRule } from '../../rules/load';
 import { WindowSchedule } from '../../schedule';
 import { clockFromEnv } from '../../shared/clock';
 import { RulebotError, UsageError } from '../../shared/errors';
-import { createLogger } from '../../shared/log';
 import { didYouMean, formatProblem } from '../../shared/yaml-source';
 import { defaultControlTokenFile, findDaemon, type ControlClient } from '../../ops';
 import { RunStore } from '../../store/run-store';
@@ -26,10 +23,9 @@ import type { RunDetail } from '../../store/types';
 import type { Rule } from '../../rules/types';
 import { CommandExit, ExitCode } from '../exit';
 import { addConfigOption, addJsonOption, type ConfigOptions } from '../options';
-import { debugEnabled, printJson, printLines, printNotice } from '../output';
-import { onShutdownRequest } from '../signals';
+import { printJson, printLines, printNotice } from '../output';
 import { formatDryRunFrames, formatRunTimeline } from '../format';
-import { awaitDeliveries, openBridge, type OpenBridge } from '../in-process';
+import { awaitDeliveries, openBridge, prepareInProcessRun, type OpenBridge } from '../in-process';
 
 interface RunCommandOptions extends ConfigOptions {
   dryRun?: boolean;
@@ -81,10 +77,7 @@ async function runRule(ruleId: string, options: RunCommandOptions): Promise<void
     store.close();
     throw err;
   });
-  const controller = new AbortController();
-  const stopListening = onShutdownRequest((reason) => controller.abort(new Error(`${reason} received`)));
-  const stopDeliveries = recordDeliveries(bridge.client, store);
-  const limiter = new OutboundLimiter({ perMinute: config.rateLimit.perMinute, perTargetGapMs: config.rateLimit.perTargetGapMs, clock });
+  const inProcess = prepareInProcessRun(bridge, store, config, clock);
   try {
     if (!options.json) {
       const interrupted = store.interruptedOnOpen?.runIds ?? [];
@@ -95,24 +88,15 @@ async function runRule(ruleId: string, options: RunCommandOptions): Promise<void
     let detail = await executeRun({
       loaded,
       trigger: { kind: 'manual', ...(data !== undefined && { data }) },
-      deps: {
-        api: bridge.api,
-        store,
-        clock,
-        limiter,
-        logger: createLogger({ level: debugEnabled() ? 'debug' : 'warn', destination: process.stderr, pretty: process.stderr.isTTY === true }),
-        config,
-      },
+      deps: inProcess.deps,
       dryRun: options.dryRun === true,
-      signal: controller.signal,
+      signal: inProcess.signal,
     });
     detail = await awaitDeliveries(detail, bridge, store);
     report(detail, config, bridge, options);
     if (!succeeded(detail)) throw new CommandExit(ExitCode.FAILED);
   } finally {
-    stopListening();
-    stopDeliveries();
-    limiter.close();
+    inProcess.close();
     await bridge.close();
     store.close();
   }
