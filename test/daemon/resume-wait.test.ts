@@ -7,6 +7,7 @@ import { concurrencyLimitsOf, RuleGates } from '../../src/engine/concurrency';
 import { createDaemonMetrics } from '../../src/ops/daemon-metrics';
 import { silentLogger } from '../../src/shared/log';
 import { loadRule, sentMessages, startBench, type Bench } from '../engine/harness';
+import { waitFor } from './helpers';
 
 const broadcast = loadRule(`
 id: bcast
@@ -51,12 +52,9 @@ describe('automatic resume at start, while a run of the same rule is going', () 
 
     release();
     await held;
-    const deadline = Date.now() + 10_000;
-    while (bench.store.listRuns({ ruleId: 'bcast' }).find((run) => run.resumedFrom === interrupted && run.status !== 'running') === undefined) {
-      if (Date.now() > deadline) assert.fail('the resume never ran');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const resumed = bench.store.listRuns({ ruleId: 'bcast' }).find((run) => run.resumedFrom === interrupted)!;
+    const resumed = await waitFor('the resumed run to finish', () =>
+      bench.store.listRuns({ ruleId: 'bcast' }).find((run) => run.resumedFrom === interrupted && run.status !== 'running'),
+    );
     assert.equal(resumed.status, 'ok');
     assert.deepEqual(
       sentMessages(bench.sim).map((message) => message.id).sort(),

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { RunStore } from '../../src/store/run-store';
 import type { RunRecord } from '../../src/store/types';
+import { waitFor as waitForCondition } from '../daemon/helpers';
 
 /** dist/test/pm2 → the repository root. */
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -69,22 +70,11 @@ const TICK_RULE = 'id: tick\ntrigger: { cron: "*/1 * * * * *" }\nactions:\n  - s
 
 // === Waiting ===
 
-type Probed<T> = T | undefined | false | null;
+/** pm2 starts and stops whole processes: its waits get longer than the daemon tests'. */
+const PM2_WAIT_MS = 30_000;
 
-/** Polls `probe` every 200 ms until it gives something other than undefined / false / null. */
-async function waitFor<T>(what: string, probe: () => Probed<T> | Promise<Probed<T>>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false && value !== null) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+function waitFor<T>(what: string, probe: Parameters<typeof waitForCondition<T>>[1], timeoutMs = PM2_WAIT_MS): Promise<T> {
+  return waitForCondition(what, probe, timeoutMs);
 }
 
 // === pm2 ===
